@@ -1,0 +1,58 @@
+# Reachkit — the menu. `make run` starts the whole product; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help run test lint fmt bench install install-dev
+
+help:
+	@echo "make run    start web, worker and beat on SQLite + a file broker (http://127.0.0.1:$(PORT))"
+	@echo "make test   run the whole suite (DATABASE_URL / CELERY_BROKER_URL pick real services)"
+	@echo "make lint   ruff, formatting, mypy and the migrations check"
+	@echo "make fmt    format and auto-fix"
+	@echo "make bench  run the benchmarks in bench/"
+
+$(VENV)/.python-ok:
+	@$(PYTHON) -c 'import sys; sys.exit("Reachkit needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	@touch $@
+
+$(VENV)/.installed-run: $(VENV)/.python-ok requirements.txt
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed-run requirements-dev.txt
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.installed-run
+install-dev: $(VENV)/.installed-dev
+
+run: export REACHKIT_DEBUG := 1
+run: export PORT := $(PORT)
+run: export REACHKIT_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
+run: $(VENV)/.installed-run
+	python manage.py migrate --noinput -v0
+	python manage.py setup_demo
+	honcho --procfile Procfile start --port $(PORT)
+
+test: $(VENV)/.installed-dev
+	python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	ruff check .
+	ruff format --check .
+	mypy reachkit blocklist campaigns leads inboxes unibox
+	DJANGO_SETTINGS_MODULE=tests.settings python manage.py makemigrations --check --dry-run
+
+fmt: $(VENV)/.installed-dev
+	ruff format .
+	ruff check --fix .
+
+bench: $(VENV)/.installed-dev
+	@for script in bench/*.py; do echo "== $$script"; python $$script || exit 1; done

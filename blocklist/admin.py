@@ -1,0 +1,12 @@
+from django.contrib import admin
+
+from blocklist.models import BlocklistEntry
+
+
+@admin.register(BlocklistEntry)
+class BlocklistEntryAdmin(admin.ModelAdmin):
+    list_display = ["value", "kind", "workspace", "created_at"]
+    list_filter = ["kind", "workspace"]
+    search_fields = ["value"]
+    list_select_related = ["workspace"]
+    readonly_fields = ["created_at"]

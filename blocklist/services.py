@@ -1,0 +1,104 @@
+"""The blocklist's rules: what an entry is, adding, removing, and the sender's check."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from blocklist.models import BlocklistEntry
+from reachkit.emails import email_domain, is_valid_domain, is_valid_email
+from reachkit.errors import ValidationFailed
+from reachkit.models import Workspace
+
+MAX_BULK_ENTRIES = 1000
+INVALID_ENTRY = "Enter a valid email address, or a domain such as acme.com or @acme.com."
+
+
+def blocklist_parse(raw: str) -> tuple[str, str] | None:
+    """`(kind, value)` for a raw entry, or None when it is neither an address nor a domain."""
+    value = raw.strip().lower()
+    if value.startswith("@"):
+        domain = value[1:]
+        return (BlocklistEntry.Kind.DOMAIN, domain) if is_valid_domain(domain) else None
+    if "@" in value:
+        return (BlocklistEntry.Kind.EMAIL, value) if is_valid_email(value) else None
+    return (BlocklistEntry.Kind.DOMAIN, value) if is_valid_domain(value) else None
+
+
+def blocklist_contains(*, workspace: Workspace, email: str) -> bool:
+    """Whether the address, or its domain, is blocked: one indexed query however long the list."""
+    return _matching(workspace, email).exists()
+
+
+def blocklist_match(*, workspace: Workspace, email: str) -> BlocklistEntry | None:
+    """The entry that blocks this address, the address's own entry before its domain's."""
+    entries = list(_matching(workspace, email))
+    entries.sort(key=lambda entry: entry.kind != BlocklistEntry.Kind.EMAIL)
+    return entries[0] if entries else None
+
+
+def _matching(workspace: Workspace, email: str) -> Any:
+    address = email.strip().lower()
+    return BlocklistEntry.objects.filter(
+        workspace=workspace, value__in=[address, email_domain(address)]
+    )
+
+
+def blocklist_add(*, workspace: Workspace, raw: str) -> tuple[BlocklistEntry, bool]:
+    """Block an address or domain. Returns the entry and whether it is new."""
+    parsed = blocklist_parse(raw)
+    if parsed is None:
+        raise ValidationFailed(INVALID_ENTRY, details={"email": [INVALID_ENTRY]})
+    kind, value = parsed
+    existing = BlocklistEntry.objects.filter(workspace=workspace, value=value).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            return BlocklistEntry.objects.create(workspace=workspace, value=value, kind=kind), True
+    except IntegrityError:
+        # A concurrent request added the same value first: that entry is ours too.
+        return BlocklistEntry.objects.get(workspace=workspace, value=value), False
+
+
+@dataclass
+class BulkAddResult:
+    created: int = 0
+    existing: int = 0
+    invalid: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def blocklist_add_many(*, workspace: Workspace, raws: list[str]) -> BulkAddResult:
+    """Block many entries at once: invalid ones are reported by index, the others kept."""
+    result = BulkAddResult()
+    wanted: dict[str, str] = {}
+    for index, raw in enumerate(raws):
+        parsed = blocklist_parse(raw)
+        if parsed is None:
+            result.invalid += 1
+            result.errors.append({"index": index, "value": raw, "details": [INVALID_ENTRY]})
+            continue
+        kind, value = parsed
+        if value in wanted:
+            result.existing += 1
+        wanted[value] = kind
+
+    already = set(
+        BlocklistEntry.objects.filter(workspace=workspace, value__in=wanted).values_list(
+            "value", flat=True
+        )
+    )
+    new_entries = [
+        BlocklistEntry(workspace=workspace, value=value, kind=kind)
+        for value, kind in wanted.items()
+        if value not in already
+    ]
+    BlocklistEntry.objects.bulk_create(new_entries, ignore_conflicts=True)
+    result.created = len(new_entries)
+    result.existing += len(already)
+    return result
+
+
+def blocklist_remove(*, entry: BlocklistEntry) -> None:
+    entry.delete()

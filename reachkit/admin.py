@@ -1,0 +1,73 @@
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest
+
+from reachkit.models import ApiKey, Membership, Workspace
+from reachkit.services import api_key_revoke
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+class ApiKeyInline(admin.TabularInline):
+    model = ApiKey
+    extra = 0
+    fields = ("name", "masked", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Workspace | None = None) -> bool:
+        return False
+
+
+@admin.register(Workspace)
+class WorkspaceAdmin(admin.ModelAdmin):
+    list_display = ["name", "created_at"]
+    search_fields = ["name"]
+    inlines = [MembershipInline, ApiKeyInline]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Settings → Integrations: add a key by name; its value is shown once, on creation."""
+
+    list_display = ["name", "masked", "workspace", "created_at", "last_used_at", "is_active"]
+    list_filter = ["workspace"]
+    list_select_related = ["workspace"]
+    search_fields = ["name", "prefix", "workspace__name"]
+    actions = ["revoke"]
+
+    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> tuple[str, ...]:
+        if obj is None:
+            return ("workspace", "name")
+        return ("workspace", "name", "masked", "created_at", "last_used_at", "revoked_at")
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: ApiKey | None = None
+    ) -> tuple[str, ...]:
+        if obj is None:
+            return ()
+        return ("workspace", "masked", "created_at", "last_used_at", "revoked_at")
+
+    @admin.display(boolean=True, description="active")
+    def is_active(self, obj: ApiKey) -> bool:
+        return not obj.is_revoked
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: ModelForm, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        raw_key = obj.assign_new_secret()
+        super().save_model(request, obj, form, change)
+        messages.warning(request, f"Copy this API key now; it will not be shown again: {raw_key}")
+
+    @admin.action(description="Revoke the selected API keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for api_key in queryset:
+            api_key_revoke(api_key=api_key)
+        messages.success(request, f"Revoked {queryset.count()} key(s).")

@@ -1,0 +1,72 @@
+"""`search` and `sort_by`/`sort_order`, shared by every list endpoint."""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework import filters
+from rest_framework.exceptions import ValidationError
+from rest_framework.filters import BaseFilterBackend
+from rest_framework.request import Request
+
+SORT_ORDERS = ("asc", "desc")
+MAX_SEARCH_LENGTH = 200
+
+
+class SearchFilter(filters.SearchFilter):
+    """DRF's search over the view's `search_fields`, with a bounded term."""
+
+    search_param = "search"
+
+    def get_search_terms(self, request: Request) -> list[str]:
+        raw = request.query_params.get(self.search_param, "")
+        if len(raw) > MAX_SEARCH_LENGTH:
+            raise ValidationError({self.search_param: [f"At most {MAX_SEARCH_LENGTH} characters."]})
+        return super().get_search_terms(request)
+
+
+class SortFilter(BaseFilterBackend):
+    """Orders by an allowlisted field.
+
+    A view declares `sort_fields` (API name → model field) and `default_sort`
+    (an API name, optionally prefixed with "-"). Unknown values are 422. The primary
+    key breaks ties so pages never overlap.
+    """
+
+    def filter_queryset(
+        self, request: Request, queryset: QuerySet[Any], view: Any
+    ) -> QuerySet[Any]:
+        sort_fields: dict[str, str] = getattr(view, "sort_fields", {})
+        default_sort: str = getattr(view, "default_sort", "-created_at")
+        default_name = default_sort.lstrip("-")
+        default_order = "desc" if default_sort.startswith("-") else "asc"
+
+        sort_by = request.query_params.get("sort_by", default_name)
+        sort_order = request.query_params.get("sort_order", default_order)
+        if sort_by not in sort_fields:
+            raise ValidationError({"sort_by": [f"Must be one of: {', '.join(sort_fields)}."]})
+        if sort_order not in SORT_ORDERS:
+            raise ValidationError({"sort_order": ["Must be one of: asc, desc."]})
+
+        sign = "-" if sort_order == "desc" else ""
+        return queryset.order_by(f"{sign}{sort_fields[sort_by]}", f"{sign}pk")
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        sort_fields = list(getattr(view, "sort_fields", {}))
+        if not sort_fields:
+            return []
+        return [
+            {
+                "name": "sort_by",
+                "in": "query",
+                "required": False,
+                "description": "Field to sort by.",
+                "schema": {"type": "string", "enum": sort_fields},
+            },
+            {
+                "name": "sort_order",
+                "in": "query",
+                "required": False,
+                "description": "Sort direction.",
+                "schema": {"type": "string", "enum": list(SORT_ORDERS)},
+            },
+        ]

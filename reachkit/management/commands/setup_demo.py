@@ -1,0 +1,74 @@
+import json
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from reachkit.models import ApiKey, Membership, parse_api_key
+from reachkit.services import api_key_create, membership_add, workspace_get_or_create
+
+DEMO_WORKSPACE = "Demo"
+DEMO_ADMIN = "admin"
+
+
+class Command(BaseCommand):
+    help = (
+        "Development only: a demo workspace, an admin login and an API key, kept in "
+        "var/demo.json so a second `make run` reuses them. Prints how to use them."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG:
+            raise CommandError(
+                "setup_demo keeps secrets in var/ and runs only with REACHKIT_DEBUG=1"
+            )
+        state_file = settings.VAR_DIR / "demo.json"
+        state = json.loads(state_file.read_text()) if state_file.exists() else {}
+
+        workspace = workspace_get_or_create(name=DEMO_WORKSPACE)
+        User = get_user_model()
+        admin = User.objects.filter(username=DEMO_ADMIN).first()
+        if admin is None or "admin_password" not in state:
+            state["admin_password"] = secrets.token_urlsafe(12)
+            admin = admin or User(username=DEMO_ADMIN, email="admin@example.com")
+            admin.is_staff = admin.is_superuser = True
+            admin.set_password(state["admin_password"])
+            admin.save()
+        membership_add(workspace=workspace, user=admin, role=Membership.Role.OWNER)
+
+        if not self._key_is_live(state.get("api_key"), workspace):
+            _, state["api_key"] = api_key_create(workspace=workspace, name="make run")
+
+        state_file.write_text(json.dumps(state, indent=2))
+        state_file.chmod(0o600)
+        self._print_welcome(state)
+
+    @staticmethod
+    def _key_is_live(raw_key: str | None, workspace: Any) -> bool:
+        prefix = parse_api_key(raw_key or "")
+        if prefix is None:
+            return False
+        api_key = ApiKey.objects.active().filter(prefix=prefix, workspace=workspace).first()
+        return api_key is not None and api_key.matches(raw_key or "")
+
+    def _print_welcome(self, state: dict[str, str]) -> None:
+        base = settings.PUBLIC_URL
+        key = state["api_key"]
+        self.stdout.write(
+            "\n".join(
+                [
+                    "",
+                    f"Reachkit is starting on {base}",
+                    f"  admin      {base}/admin/",
+                    f"             user {DEMO_ADMIN}, password {state['admin_password']}",
+                    f"  API docs   {base}/api/v1/docs/",
+                    f"  API key    {key}",
+                    "",
+                    "Try it:",
+                    f'  curl -H "Authorization: Bearer {key}" {base}/api/v1/blocklist',
+                    "",
+                ]
+            )
+        )

@@ -1,0 +1,277 @@
+"""Reachkit settings, read from the environment (see design.md, "Settings").
+
+Development defaults make `make run` work on a fresh machine: SQLite and a
+file-based Celery broker under `var/`, and secrets generated once into `var/`.
+With REACHKIT_DEBUG off the process refuses to start without its secrets.
+"""
+
+import re
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+import dj_database_url
+from cryptography.fernet import Fernet
+
+from reachkit.env import (
+    SettingsError,
+    env_bool,
+    env_int,
+    env_int_range,
+    env_list,
+    env_required,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+VAR_DIR.mkdir(exist_ok=True)
+
+DEBUG = env_bool("REACHKIT_DEBUG", False)
+
+
+def _generated_once(name: str, make: Callable[[], str]) -> str:
+    """A development secret, created on first use and kept under var/."""
+    path = VAR_DIR / name
+    if not path.exists():
+        path.write_text(make())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _secret(env_name: str, file_name: str, make: Callable[[], str]) -> str:
+    if DEBUG:
+        return env_str(env_name, "").strip() or _generated_once(file_name, make)
+    return env_required(env_name)
+
+
+SECRET_KEY = _secret("REACHKIT_SECRET_KEY", "secret_key", lambda: secrets.token_urlsafe(50))
+
+ENCRYPTION_KEYS = [
+    key.strip()
+    for key in _secret(
+        "REACHKIT_ENCRYPTION_KEYS", "encryption_keys", lambda: Fernet.generate_key().decode()
+    ).split(",")
+    if key.strip()
+]
+for _position, _key in enumerate(ENCRYPTION_KEYS, start=1):
+    try:
+        Fernet(_key)
+    except ValueError:
+        raise SettingsError(
+            f"REACHKIT_ENCRYPTION_KEYS key #{_position} is not a valid Fernet key"
+        ) from None
+
+ALLOWED_HOSTS = env_list("REACHKIT_ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
+PUBLIC_URL = env_str("REACHKIT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
+
+SEND_GAP_SECONDS = env_int_range("REACHKIT_SEND_GAP_SECONDS", (180, 420))
+DNS_SERVERS = env_list("REACHKIT_DNS_SERVERS", [])
+DNS_TIMEOUT_SECONDS = env_int("REACHKIT_DNS_TIMEOUT_SECONDS", 5)
+
+THROTTLE_RATE = env_str("REACHKIT_THROTTLE_RATE", "600/min")
+if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", THROTTLE_RATE):
+    raise SettingsError(f"REACHKIT_THROTTLE_RATE must look like '600/min', got {THROTTLE_RATE!r}")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_celery_beat",
+    "reachkit",
+    "blocklist",
+    "inboxes",
+    "campaigns",
+    "leads",
+    "unibox",
+]
+
+MIDDLEWARE = [
+    "reachkit.middleware.RequestLogMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "reachkit.urls"
+WSGI_APPLICATION = "reachkit.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = env_str("DATABASE_URL", "") or f"sqlite:///{VAR_DIR / 'reachkit.sqlite3'}"
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # web, worker and beat share one file: WAL lets readers run beside a writer and
+    # IMMEDIATE transactions take the write lock up front instead of failing midway.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve app static files (admin, API docs) straight from their packages, so a
+# deployment without `collectstatic` still has a working admin and docs page.
+WHITENOISE_USE_FINDERS = True
+
+# A bulk call of 1,000 leads with variables stays well under this; anything larger is 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# --- Celery ---------------------------------------------------------------------------
+
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "") or "filesystem://"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    BROKER_DIR = VAR_DIR / "broker"
+    for _folder in ("queue", "processed"):
+        (BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Cache (throttling) -----------------------------------------------------------------
+
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CELERY_BROKER_URL,
+            "KEY_PREFIX": "reachkit",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
+# --- API ----------------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["reachkit.api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["reachkit.api.renderers.EnvelopeRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "reachkit.api.pagination.PagePagination",
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "reachkit.api.filters.SearchFilter",
+        "reachkit.api.filters.SortFilter",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["reachkit.api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api_key": THROTTLE_RATE},
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "reachkit.api.exceptions.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%S.%fZ",
+    "COERCE_DECIMAL_TO_STRING": False,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Reachkit API",
+    "DESCRIPTION": (
+        "The v1 REST API of Reachkit, the open-source cold-email outreach platform. "
+        "Authenticate with `Authorization: Bearer rk_…`, `X-API-Key: rk_…` or `?api_key=rk_…`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "reachkit.api.schema.wrap_in_envelopes",
+    ],
+}
+
+# --- Logging --------------------------------------------------------------------------------
+
+LOG_LEVEL = env_str("REACHKIT_LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"scrub_secrets": {"()": "reachkit.logs.ScrubSecretsFilter"}},
+    "formatters": {"logfmt": {"()": "reachkit.logs.LogfmtFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "logfmt",
+            "filters": ["scrub_secrets"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # runserver's access line and django.request's 4xx warnings repeat what
+        # RequestLogMiddleware says: ours is the one line per request; errors still show.
+        "django.server": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        "celery": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+    },
+}

@@ -1,0 +1,61 @@
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import URLPattern, URLResolver, include, path, re_path
+from django.views import defaults
+from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from reachkit.api.exceptions import error_body
+from reachkit.health import healthz
+
+# Outside DRF (an unmatched URL, a non-UUID id), API paths still answer with the envelope.
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
+    return JsonResponse(dict(error_body("Not found.", "not_found")), status=404)
+
+
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(dict(error_body("Bad request.", "bad_request")), status=400)
+    return defaults.bad_request(request, exception)
+
+
+def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return api_not_found(request)
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(
+            dict(error_body("Internal server error.", "internal_error")), status=500
+        )
+    return defaults.server_error(request)
+
+
+api_v1: list[URLPattern | URLResolver] = [
+    path("", include("blocklist.urls")),
+    path(
+        "schema/",
+        SpectacularAPIView.as_view(renderer_classes=[OpenApiJsonRenderer, OpenApiYamlRenderer]),
+        name="schema",
+    ),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # Last: any other /api/v1/ path is a 404 in the envelope, in debug mode too.
+    re_path(r"^", api_not_found),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+]
+
+admin.site.site_header = "Reachkit back office"
+admin.site.site_title = "Reachkit"

@@ -1,0 +1,106 @@
+"""Settings come from the environment; production refuses to start without its secrets."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PROBE = (
+    "import django; from django.conf import settings; django.setup(); "
+    "print(settings.DATABASES['default']['ENGINE'], settings.CELERY_BROKER_URL, settings.DEBUG)"
+)
+GOOD_KEY = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0wMDAwMDA="
+
+
+def run_settings(**env: str) -> subprocess.CompletedProcess:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("REACHKIT_", "DATABASE_URL", "CELERY_"))
+    }
+    clean.update(DJANGO_SETTINGS_MODULE="reachkit.settings", **env)
+    return subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = run_settings(REACHKIT_ENCRYPTION_KEYS=GOOD_KEY)
+    assert result.returncode != 0
+    assert (
+        result.stderr.strip()
+        == "reachkit: REACHKIT_SECRET_KEY is required when REACHKIT_DEBUG is off"
+    )
+
+
+def test_production_refuses_to_start_without_encryption_keys():
+    result = run_settings(REACHKIT_SECRET_KEY="s" * 50)
+    assert result.returncode != 0
+    assert result.stderr.strip() == (
+        "reachkit: REACHKIT_ENCRYPTION_KEYS is required when REACHKIT_DEBUG is off"
+    )
+
+
+def test_a_malformed_encryption_key_is_refused_by_position():
+    result = run_settings(REACHKIT_SECRET_KEY="s" * 50, REACHKIT_ENCRYPTION_KEYS=f"{GOOD_KEY},nope")
+    assert result.returncode != 0
+    assert result.stderr.strip() == (
+        "reachkit: REACHKIT_ENCRYPTION_KEYS key #2 is not a valid Fernet key"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("REACHKIT_DEBUG", "maybe"),
+        ("REACHKIT_THROTTLE_RATE", "lots"),
+        ("REACHKIT_SEND_GAP_SECONDS", "420,180"),
+        ("REACHKIT_DNS_TIMEOUT_SECONDS", "soon"),
+    ],
+)
+def test_a_malformed_setting_stops_the_process_with_one_line_naming_it(name, value):
+    result = run_settings(
+        REACHKIT_SECRET_KEY="s" * 50, REACHKIT_ENCRYPTION_KEYS=GOOD_KEY, **{name: value}
+    )
+    assert result.returncode != 0
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert name in result.stderr
+
+
+def test_production_starts_with_its_secrets_on_the_embedded_defaults():
+    result = run_settings(REACHKIT_SECRET_KEY="s" * 50, REACHKIT_ENCRYPTION_KEYS=GOOD_KEY)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://", "False"]
+
+
+def test_database_and_broker_urls_switch_to_postgresql_and_redis():
+    result = run_settings(
+        REACHKIT_SECRET_KEY="s" * 50,
+        REACHKIT_ENCRYPTION_KEYS=GOOD_KEY,
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/reachkit",
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "django.db.backends.postgresql",
+        "redis://127.0.0.1:6379/0",
+        "False",
+    ]
+
+
+def test_debug_generates_development_secrets_once():
+    secret_file = ROOT / "var" / "secret_key"
+    keys_file = ROOT / "var" / "encryption_keys"
+    assert run_settings(REACHKIT_DEBUG="1").returncode == 0
+    secret, keys = secret_file.read_text(), keys_file.read_text()
+    assert run_settings(REACHKIT_DEBUG="1").returncode == 0
+    assert (secret_file.read_text(), keys_file.read_text()) == (secret, keys)
+    assert len(secret) >= 50

@@ -1,0 +1,23 @@
+"""Test settings: the production settings module, fed a fixed test environment.
+
+Real services come from the environment as in production (DATABASE_URL,
+CELERY_BROKER_URL); secrets are fixed test values so the suite runs with
+REACHKIT_DEBUG off, as production does.
+"""
+
+import os
+
+os.environ.setdefault("REACHKIT_SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.setdefault(
+    "REACHKIT_ENCRYPTION_KEYS",
+    "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0wMDAwMDA=,b2xkZXIta2V5LWZvci10ZXN0cy1vbmx5LTAwMDAwMDA=",
+)
+os.environ.setdefault("REACHKIT_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+
+from reachkit.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+# Each xdist worker keeps its own throttle counters, even on a shared Redis.
+CACHES["default"]["KEY_PREFIX"] = f"reachkit-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"  # noqa: F405
