@@ -19,5 +19,6 @@ from reachkit.settings import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
-# Each xdist worker keeps its own throttle counters, even on a shared Redis.
-CACHES["default"]["KEY_PREFIX"] = f"reachkit-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"  # noqa: F405
+# Throttle counters live in this process: clearing them between tests must not flush a
+# Redis that a broker (or another test run) shares.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -80,3 +80,8 @@ def test_every_api_viewset_is_workspace_scoped_and_paginated():
     for viewset in viewsets:
         assert issubclass(viewset, WorkspaceViewSet), viewset
         assert viewset.pagination_class is PagePagination, viewset
+
+
+def test_admin_static_files_are_served_without_debug(db):
+    response = Client().get("/static/admin/css/base.css")
+    assert response.status_code == 200

@@ -15,7 +15,7 @@ PROBE = (
 GOOD_KEY = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0wMDAwMDA="
 
 
-def run_settings(**env: str) -> subprocess.CompletedProcess:
+def run_settings(probe: str = PROBE, **env: str) -> subprocess.CompletedProcess:
     clean = {
         k: v
         for k, v in os.environ.items()
@@ -23,7 +23,7 @@ def run_settings(**env: str) -> subprocess.CompletedProcess:
     }
     clean.update(DJANGO_SETTINGS_MODULE="reachkit.settings", **env)
     return subprocess.run(
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", probe],
         cwd=ROOT,
         env=clean,
         capture_output=True,
@@ -104,3 +104,13 @@ def test_debug_generates_development_secrets_once():
     assert run_settings(REACHKIT_DEBUG="1").returncode == 0
     assert (secret_file.read_text(), keys_file.read_text()) == (secret, keys)
     assert len(secret) >= 50
+
+
+def test_throttling_counts_in_redis_when_the_broker_is_redis():
+    result = run_settings(
+        REACHKIT_SECRET_KEY="s" * 50,
+        REACHKIT_ENCRYPTION_KEYS=GOOD_KEY,
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+        probe="from django.conf import settings; print(settings.CACHES['default']['BACKEND'])",
+    )
+    assert result.stdout.strip() == "django.core.cache.backends.redis.RedisCache", result.stderr
