@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from reachkit.models import ApiKey, Workspace
 from reachkit.services import api_key_create
 from tests.reachkit.factories import WorkspaceFactory
+from tests.services.dns_server import LoopbackDnsServer, Zone
 
 REQUIRE_SERVICES = os.environ.get("CI") == "true" or os.environ.get(
     "REACHKIT_REQUIRE_SERVICES"
@@ -58,3 +59,23 @@ def api(alice: Persona) -> APIClient:
 @pytest.fixture(autouse=True)
 def _fresh_throttle_counters() -> None:
     cache.clear()
+
+
+@pytest.fixture(scope="session")
+def loopback_dns():
+    server = LoopbackDnsServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def dns_zone(loopback_dns: LoopbackDnsServer, settings) -> Zone:
+    """Every test resolves against the loopback DNS server, never the machine's resolvers.
+
+    Put records in with `dns_zone.add_mx("acme.com", "aspmx.l.google.com")`.
+    """
+    loopback_dns.zone.reset()
+    settings.DNS_SERVERS = [loopback_dns.address]
+    settings.DNS_TIMEOUT_SECONDS = 1
+    return loopback_dns.zone

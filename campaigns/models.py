@@ -1,0 +1,127 @@
+import uuid
+
+from django.db import models
+
+
+class Campaign(models.Model):
+    """A sequence of emails sent to a list of leads from a set of inboxes, on a schedule."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        ACTIVE = "active"
+        PAUSED = "paused"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(
+        "reachkit.Workspace", on_delete=models.CASCADE, related_name="campaigns"
+    )
+    name = models.CharField(max_length=150)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    # Why the campaign paused itself (bounce protection), empty when a person paused it.
+    paused_reason = models.TextField(blank=True, default="")
+    progress = models.PositiveSmallIntegerField(default=0)
+
+    daily_limit = models.PositiveIntegerField(default=50)
+    stop_on_reply = models.BooleanField(default=True)
+    stop_on_company_reply = models.BooleanField(default=False)
+    text_only = models.BooleanField(default=False)
+    esp_matching = models.BooleanField(default=False)
+    unsubscribe_option = models.BooleanField(default=False)
+
+    inboxes = models.ManyToManyField(
+        "inboxes.Inbox", through="CampaignInbox", related_name="campaigns", blank=True
+    )
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace", "created_at"], name="campaign_created"),
+            models.Index(fields=["workspace", "updated_at"], name="campaign_updated"),
+            models.Index(fields=["workspace", "name"], name="campaign_name"),
+            models.Index(fields=["workspace", "status"], name="campaign_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CampaignInbox(models.Model):
+    """An inbox attached to a campaign: the campaign may send from it."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE)
+    inbox = models.ForeignKey("inboxes.Inbox", on_delete=models.CASCADE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "inbox"], name="campaign_inbox_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.inbox_id} on {self.campaign_id}"
+
+
+class Schedule(models.Model):
+    """When a campaign may send, in its own timezone.
+
+    `days` maps monday…sunday to `{"enabled": bool, "start": "HH:MM"|null, "end": …}`;
+    a null start or end falls back to the default window.
+    """
+
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="schedule")
+    timezone = models.CharField(max_length=64, default="America/New_York")
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+    days = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"schedule of {self.campaign}"
+
+
+class Sequence(models.Model):
+    """One step of a campaign. `delay_days` is the wait before the next step."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="sequences")
+    step = models.PositiveIntegerField()
+    delay_days = models.PositiveIntegerField(default=3)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["step"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "step"],
+                name="sequence_unique_step",
+                deferrable=models.Deferrable.DEFERRED,
+            )
+        ]
+        indexes = [models.Index(fields=["campaign", "step"], name="sequence_step")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} step {self.step}"
+
+
+class Variant(models.Model):
+    """An A/B version of a step's email. Leads are spread evenly over the enabled ones."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    sequence = models.ForeignKey(Sequence, on_delete=models.CASCADE, related_name="variants")
+    letter = models.CharField(max_length=2)
+    subject = models.TextField(null=True, blank=True)
+    body_html = models.TextField(null=True, blank=True)
+    body_text = models.TextField(null=True, blank=True)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["letter"]
+        constraints = [
+            models.UniqueConstraint(fields=["sequence", "letter"], name="variant_unique_letter")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sequence} variant {self.letter}"
