@@ -189,6 +189,9 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+# The beat schedule, registered into django-celery-beat by `migrate` (reachkit/periodic.py).
+PERIODIC_TASKS: list[dict[str, object]] = []
+
 # --- Cache (throttling) -----------------------------------------------------------------
 
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
