@@ -1,6 +1,5 @@
 """Shared fixtures: two workspaces (alice owns A, charlie owns B) and API clients for both."""
 
-import os
 from dataclasses import dataclass
 
 import pytest
@@ -11,17 +10,9 @@ from reachkit.models import ApiKey, Workspace
 from reachkit.services import api_key_create
 from tests.reachkit.factories import WorkspaceFactory
 from tests.services.dns_server import LoopbackDnsServer, Zone
+from tests.services.require import REQUIRE_SERVICES, service_missing  # noqa: F401
 
-REQUIRE_SERVICES = os.environ.get("CI") == "true" or os.environ.get(
-    "REACHKIT_REQUIRE_SERVICES"
-) in {"1", "true"}
-
-
-def service_missing(message: str) -> None:
-    """Skip a test whose real service is absent, or fail it where services are required."""
-    if REQUIRE_SERVICES:
-        pytest.fail(f"required service missing: {message}", pytrace=False)
-    pytest.skip(message)
+pytest_plugins = ["tests.services.browser"]
 
 
 @dataclass
