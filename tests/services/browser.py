@@ -25,8 +25,15 @@ CHROMIUM_FLAGS = [
 ]
 
 
+@pytest.fixture
+def browser(chromium_session: webdriver.Chrome) -> Iterator[webdriver.Chrome]:
+    """The session's Chromium, left on a blank page so no request outlives the test's server."""
+    yield chromium_session
+    chromium_session.get("about:blank")
+
+
 @pytest.fixture(scope="session")
-def browser() -> Iterator[webdriver.Chrome]:
+def chromium_session() -> Iterator[webdriver.Chrome]:
     chromium = shutil.which("chromium")
     chromedriver = shutil.which("chromedriver")
     if not chromium or not chromedriver:
