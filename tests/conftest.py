@@ -1,6 +1,5 @@
 """Shared fixtures: two workspaces (alice owns A, charlie owns B) and API clients for both."""
 
-import os
 from dataclasses import dataclass
 
 import pytest
@@ -10,18 +9,13 @@ from rest_framework.test import APIClient
 from reachkit.models import ApiKey, Workspace
 from reachkit.services import api_key_create
 from tests.reachkit.factories import WorkspaceFactory
+from tests.services.availability import REQUIRE_SERVICES, service_missing
 from tests.services.dns_server import LoopbackDnsServer, Zone
 
-REQUIRE_SERVICES = os.environ.get("CI") == "true" or os.environ.get(
-    "REACHKIT_REQUIRE_SERVICES"
-) in {"1", "true"}
+# The real mail services (aiosmtpd, Dovecot, TLS certificates): see that module's docstring.
+pytest_plugins = ["tests.services.fixtures"]
 
-
-def service_missing(message: str) -> None:
-    """Skip a test whose real service is absent, or fail it where services are required."""
-    if REQUIRE_SERVICES:
-        pytest.fail(f"required service missing: {message}", pytrace=False)
-    pytest.skip(message)
+__all__ = ["REQUIRE_SERVICES", "service_missing"]
 
 
 @dataclass

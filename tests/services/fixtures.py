@@ -1,0 +1,66 @@
+"""Pytest fixtures for the real mail services; `tests/conftest.py` loads this plugin.
+
+- `tls_certificates` (session): the run's CA and `localhost` certificate (`TlsFiles`).
+- `smtp_server_factory`: `make(security="none"|"starttls"|"ssl", users=…, auth_required=…)`
+  starts an aiosmtpd `SmtpServer` on a free loopback port; all are stopped after the test.
+- `smtp_server`: one plain server (AUTH offered without TLS), empty, for the common case.
+- `dovecot` (session): a running `Dovecot`; skips with an install hint when the binary is
+  missing, fails instead under CI=true / REACHKIT_REQUIRE_SERVICES=1.
+- `trust_test_ca`: makes Reachkit trust the test CA (`settings.INBOX_TLS_CA_FILE`).
+"""
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.services.availability import service_missing
+from tests.services.dovecot import INSTALL_HINT, Dovecot, dovecot_binary
+from tests.services.smtp_server import SmtpServer
+from tests.services.tls import TlsFiles, make_certificates
+
+
+@pytest.fixture(scope="session")
+def tls_certificates(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return make_certificates(Path(tmp_path_factory.mktemp("tls")))
+
+
+@pytest.fixture
+def smtp_server_factory(tls_certificates: TlsFiles) -> Iterator[Callable[..., SmtpServer]]:
+    started: list[SmtpServer] = []
+
+    def make(**options: Any) -> SmtpServer:
+        options.setdefault("tls", tls_certificates)
+        server = SmtpServer(**options).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def smtp_server(smtp_server_factory: Callable[..., SmtpServer]) -> SmtpServer:
+    return smtp_server_factory(security="none")
+
+
+@pytest.fixture(scope="session")
+def dovecot(tls_certificates: TlsFiles) -> Iterator[Dovecot]:
+    binary = dovecot_binary()
+    if binary is None:
+        service_missing(INSTALL_HINT)
+    if os.geteuid() != 0:
+        service_missing("the test Dovecot runs as root (it drops to `nobody` for mail)")
+    assert binary is not None
+    server = Dovecot(tls_certificates, binary=binary).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def trust_test_ca(settings: Any, tls_certificates: TlsFiles) -> TlsFiles:
+    settings.INBOX_TLS_CA_FILE = str(tls_certificates.ca_file)
+    return tls_certificates
