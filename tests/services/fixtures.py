@@ -7,6 +7,10 @@
 - `dovecot` (session): a running `Dovecot`; skips with an install hint when the binary is
   missing, fails instead under CI=true / REACHKIT_REQUIRE_SERVICES=1.
 - `trust_test_ca`: makes Reachkit trust the test CA (`settings.INBOX_TLS_CA_FILE`).
+- `mailbox`: a fresh Dovecot user with the same login on SMTP servers started on demand,
+  Reachkit trusting the test CA (`tests/services/mailbox.py`); needs the database.
+- `blackhole`, `silent_server`: a loopback port whose connects time out, and a server that
+  accepts and then never speaks (`tests/services/blackhole.py`).
 """
 
 import os
@@ -17,7 +21,9 @@ from typing import Any
 import pytest
 
 from tests.services.availability import service_missing
+from tests.services.blackhole import BlackholePort, SilentServer
 from tests.services.dovecot import INSTALL_HINT, Dovecot, dovecot_binary
+from tests.services.mailbox import Mailbox
 from tests.services.smtp_server import SmtpServer
 from tests.services.tls import TlsFiles, make_certificates
 
@@ -64,3 +70,30 @@ def dovecot(tls_certificates: TlsFiles) -> Iterator[Dovecot]:
 def trust_test_ca(settings: Any, tls_certificates: TlsFiles) -> TlsFiles:
     settings.INBOX_TLS_CA_FILE = str(tls_certificates.ca_file)
     return tls_certificates
+
+
+@pytest.fixture
+def blackhole() -> Iterator[BlackholePort]:
+    port = BlackholePort()
+    yield port
+    port.close()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[SilentServer]:
+    server = SilentServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def mailbox(
+    db: None,
+    dovecot: Dovecot,
+    smtp_server_factory: Callable[..., SmtpServer],
+    trust_test_ca: TlsFiles,
+) -> Mailbox:
+    email, password = dovecot.new_user("sam")
+    return Mailbox(
+        email=email, password=password, dovecot=dovecot, make_smtp_server=smtp_server_factory
+    )
