@@ -151,7 +151,7 @@ def test_a_closed_port_is_refused_at_once(check, name):
     assert message == (
         f"{name} connection failed: 127.0.0.1:{port} refused the connection (is the port right?)"
     )
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 2
 
 
 @pytest.mark.parametrize(("check", "name"), [(check_smtp, "SMTP"), (check_imap, "IMAP")])
@@ -167,7 +167,7 @@ def test_an_unreachable_host_fails_within_the_timeout(blackhole, check, name, se
     assert message == (
         f"{name} connection failed: no answer from 127.0.0.1:{blackhole.port} within 0.5 s"
     )
-    assert 0.4 < elapsed < 1.5
+    assert 0.4 < elapsed < 2.5
 
 
 @pytest.mark.parametrize(("check", "name"), [(check_smtp, "SMTP"), (check_imap, "IMAP")])
@@ -182,7 +182,7 @@ def test_a_server_that_never_answers_fails_within_the_timeout(silent_server, che
     assert message == (
         f"{name} connection failed: no answer from 127.0.0.1:{silent_server.port} within 0.5 s"
     )
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 2.5
     assert silent_server.connections == 1
 
 

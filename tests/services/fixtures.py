@@ -53,15 +53,20 @@ def smtp_server(smtp_server_factory: Callable[..., SmtpServer]) -> SmtpServer:
     return smtp_server_factory(security="none")
 
 
-@pytest.fixture(scope="session")
-def dovecot(tls_certificates: TlsFiles) -> Iterator[Dovecot]:
+def require_dovecot() -> str:
+    """The dovecot binary, or skip (fail under CI) saying how to install it."""
     binary = dovecot_binary()
     if binary is None:
         service_missing(INSTALL_HINT)
     if os.geteuid() != 0:
         service_missing("the test Dovecot runs as root (it drops to `nobody` for mail)")
     assert binary is not None
-    server = Dovecot(tls_certificates, binary=binary).start()
+    return binary
+
+
+@pytest.fixture(scope="session")
+def dovecot(tls_certificates: TlsFiles) -> Iterator[Dovecot]:
+    server = Dovecot(tls_certificates, binary=require_dovecot()).start()
     yield server
     server.stop()
 
