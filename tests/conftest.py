@@ -11,13 +11,11 @@ from rest_framework.test import APIClient
 from reachkit.models import ApiKey, Workspace
 from reachkit.services import api_key_create
 from tests.reachkit.factories import WorkspaceFactory
-from tests.services.availability import REQUIRE_SERVICES, service_missing
 from tests.services.dns_server import LoopbackDnsServer, Zone
+from tests.services.require import REQUIRE_SERVICES, service_missing  # noqa: F401
 
 # The real mail services (aiosmtpd, Dovecot, TLS certificates): see that module's docstring.
 pytest_plugins = ["tests.services.fixtures"]
-
-__all__ = ["REQUIRE_SERVICES", "service_missing"]
 
 
 @dataclass

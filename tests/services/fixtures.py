@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from tests.services.availability import service_missing
 from tests.services.blackhole import BlackholePort, SilentServer
 from tests.services.dovecot import INSTALL_HINT, Dovecot, dovecot_binary
 from tests.services.mailbox import Mailbox
+from tests.services.require import service_missing
 from tests.services.smtp_server import SmtpServer
 from tests.services.tls import TlsFiles, make_certificates
 

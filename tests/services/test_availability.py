@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.services import availability, fixtures
+from tests.services import fixtures, require
 
 
 @pytest.fixture
@@ -11,13 +11,13 @@ def no_dovecot(monkeypatch):
 
 
 def test_without_dovecot_its_tests_skip_saying_how_to_install_it(no_dovecot, monkeypatch):
-    monkeypatch.setattr(availability, "REQUIRE_SERVICES", False)
+    monkeypatch.setattr(require, "REQUIRE_SERVICES", False)
     with pytest.raises(pytest.skip.Exception, match="apt-get install dovecot-imapd"):
         fixtures.require_dovecot()
 
 
 def test_without_dovecot_its_tests_fail_where_services_are_required(no_dovecot, monkeypatch):
-    monkeypatch.setattr(availability, "REQUIRE_SERVICES", True)
+    monkeypatch.setattr(require, "REQUIRE_SERVICES", True)
     with pytest.raises(pytest.fail.Exception, match="required service missing: Dovecot"):
         fixtures.require_dovecot()
 

@@ -1,4 +1,4 @@
-"""Whether a test may skip when its real service is absent, or must fail."""
+"""Real services in tests: skip when one is missing, or fail where services are required."""
 
 import os
 
@@ -10,7 +10,7 @@ REQUIRE_SERVICES = os.environ.get("CI") == "true" or os.environ.get(
 
 
 def service_missing(message: str) -> None:
-    """Skip a test whose real service is absent, or fail it where services are required."""
+    """Skip a test whose real service is absent, or fail it under CI / REACHKIT_REQUIRE_SERVICES."""
     if REQUIRE_SERVICES:
         pytest.fail(f"required service missing: {message}", pytrace=False)
     pytest.skip(message)
