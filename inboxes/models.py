@@ -3,6 +3,7 @@ import uuid
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from inboxes.connection import ServerSettings
 from reachkit.crypto import EncryptedTextField
 
 
@@ -98,3 +99,21 @@ class Inbox(models.Model):
     @property
     def display_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    def smtp_settings(self) -> ServerSettings:
+        return ServerSettings(
+            host=self.smtp_host,
+            port=self.smtp_port or 0,
+            username=self.smtp_username,
+            password=self.smtp_password,
+            security=self.smtp_security,
+        )
+
+    def imap_settings(self) -> ServerSettings:
+        return ServerSettings(
+            host=self.imap_host,
+            port=self.imap_port or 0,
+            username=self.imap_username,
+            password=self.imap_password,
+            security=self.imap_security,
+        )

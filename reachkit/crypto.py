@@ -7,7 +7,7 @@ key can be added in front, `rotate_encryption_keys` run, and the old key then dr
 from functools import lru_cache
 from typing import Any
 
-from cryptography.fernet import Fernet, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.db import models
 
@@ -51,3 +51,12 @@ class EncryptedTextField(models.TextField):
         if not value:
             return value
         return encrypt(value)
+
+
+def is_under_newest_key(token: str) -> bool:
+    """Whether the newest key alone decrypts this token (rotation has nothing to do)."""
+    try:
+        Fernet(settings.ENCRYPTION_KEYS[0]).decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True

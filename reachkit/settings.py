@@ -70,6 +70,16 @@ SEND_GAP_SECONDS = env_int_range("REACHKIT_SEND_GAP_SECONDS", (180, 420))
 DNS_SERVERS = env_list("REACHKIT_DNS_SERVERS", [])
 DNS_TIMEOUT_SECONDS = env_int("REACHKIT_DNS_TIMEOUT_SECONDS", 5)
 
+# Mailbox connections: every SMTP/IMAP connect and read gives up after this many seconds,
+# so a dead host cannot hang a worker. Extra CAs (a PEM file) to trust for mail servers
+# with a private certificate authority; the system's trust store is always used too.
+INBOX_CONNECT_TIMEOUT_SECONDS = env_int("REACHKIT_INBOX_CONNECT_TIMEOUT_SECONDS", 10)
+if INBOX_CONNECT_TIMEOUT_SECONDS < 1:
+    raise SettingsError("REACHKIT_INBOX_CONNECT_TIMEOUT_SECONDS must be at least 1")
+INBOX_TLS_CA_FILE = env_str("REACHKIT_INBOX_TLS_CA_FILE", "").strip()
+if INBOX_TLS_CA_FILE and not Path(INBOX_TLS_CA_FILE).is_file():
+    raise SettingsError(f"REACHKIT_INBOX_TLS_CA_FILE is not a file: {INBOX_TLS_CA_FILE!r}")
+
 THROTTLE_RATE = env_str("REACHKIT_THROTTLE_RATE", "600/min")
 if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", THROTTLE_RATE):
     raise SettingsError(f"REACHKIT_THROTTLE_RATE must look like '600/min', got {THROTTLE_RATE!r}")
@@ -170,12 +180,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "") or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     BROKER_DIR = VAR_DIR / "broker"
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

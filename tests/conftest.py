@@ -1,5 +1,7 @@
 """Shared fixtures: two workspaces (alice owns A, charlie owns B) and API clients for both."""
 
+import io
+import logging
 from dataclasses import dataclass
 
 import pytest
@@ -12,7 +14,9 @@ from tests.reachkit.factories import WorkspaceFactory
 from tests.services.dns_server import LoopbackDnsServer, Zone
 from tests.services.require import REQUIRE_SERVICES, service_missing  # noqa: F401
 
-pytest_plugins = ["tests.services.browser"]
+# Headless Chromium, and the real mail services (aiosmtpd, Dovecot, TLS certificates): see
+# those modules' docstrings.
+pytest_plugins = ["tests.services.browser", "tests.services.fixtures"]
 
 
 @dataclass
@@ -70,3 +74,13 @@ def dns_zone(loopback_dns: LoopbackDnsServer, settings) -> Zone:
     settings.DNS_SERVERS = [loopback_dns.address]
     settings.DNS_TIMEOUT_SECONDS = 1
     return loopback_dns.zone
+
+
+@pytest.fixture
+def log_output():
+    """What the configured console handler writes, captured from the handler itself."""
+    handler = next(h for h in logging.getLogger().handlers if h.get_name() == "console")
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    yield buffer
+    handler.setStream(previous)

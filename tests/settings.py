@@ -22,3 +22,5 @@ CELERY_TASK_EAGER_PROPAGATES = True
 # Throttle counters live in this process: clearing them between tests must not flush a
 # Redis that a broker (or another test run) shares.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Mail servers in tests are on loopback: a connection that takes longer is a dead one.
+INBOX_CONNECT_TIMEOUT_SECONDS = 2

@@ -1,21 +1,8 @@
 """One log line per request, and an API key never reaches a log line."""
 
-import io
 import logging
 
-import pytest
-
 from reachkit.logs import LogfmtFormatter, ScrubSecretsFilter
-
-
-@pytest.fixture
-def log_output():
-    """What the configured console handler writes, captured from the handler itself."""
-    handler = next(h for h in logging.getLogger().handlers if h.get_name() == "console")
-    buffer = io.StringIO()
-    previous = handler.setStream(buffer)
-    yield buffer
-    handler.setStream(previous)
 
 
 def request_lines(output: str) -> list[str]:

@@ -1,0 +1,179 @@
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from inboxes import services
+from inboxes.models import Inbox
+from reachkit.emails import email_domain
+
+PASSWORD_FIELDS = ("smtp_password", "imap_password")
+CONNECTION_FIELDS = (
+    "smtp_host",
+    "smtp_port",
+    "smtp_username",
+    "smtp_password",
+    "smtp_security",
+    "imap_host",
+    "imap_port",
+    "imap_username",
+    "imap_password",
+    "imap_security",
+)
+
+
+class InboxAdminForm(forms.ModelForm):
+    """Passwords are write-only: never rendered; left blank, the stored one is kept."""
+
+    smtp_password = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Leave blank to keep the stored password.",
+    )
+    imap_password = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Leave blank to keep the stored password.",
+    )
+
+    class Meta:
+        model = Inbox
+        exclude: list[str] = []  # the admin's fieldsets choose what is shown
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in PASSWORD_FIELDS:
+            # Not even the stored value as an initial: it would reach the page's HTML.
+            self.initial[name] = ""
+
+    def _password(self, name: str) -> str:
+        value: str = self.cleaned_data.get(name) or ""
+        return value if value else getattr(self.instance, name, "")
+
+    def clean_smtp_password(self) -> str:
+        return self._password("smtp_password")
+
+    def clean_imap_password(self) -> str:
+        return self._password("imap_password")
+
+    @property
+    def changed_data(self) -> list[str]:
+        changed = super().changed_data
+        # A blank password field means "keep": not a change.
+        return [name for name in changed if name not in PASSWORD_FIELDS or self.data.get(name)]
+
+
+@admin.register(Inbox)
+class InboxAdmin(admin.ModelAdmin):
+    form = InboxAdminForm
+    list_display = [
+        "email",
+        "workspace",
+        "connection_status",
+        "provider",
+        "daily_campaign_limit",
+        "daily_warmup_limit",
+        "is_warming",
+        "is_active",
+        "connection_checked_at",
+    ]
+    list_filter = [
+        "connection_status",
+        "provider",
+        "is_active",
+        "is_warming",
+        "connection_type",
+        "workspace",
+    ]
+    search_fields = ["email", "first_name", "last_name", "domain"]
+    list_select_related = ["workspace"]
+    actions = ["test_connection"]
+    readonly_fields = [
+        "domain",
+        "provider",
+        "connection_status",
+        "connection_error",
+        "connection_checked_at",
+        "sent_folder",
+        "junk_folder",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["workspace", "email", "first_name", "last_name", "domain"]}),
+        (
+            "Sending",
+            {
+                "fields": [
+                    "is_active",
+                    "is_warming",
+                    "daily_campaign_limit",
+                    "daily_warmup_limit",
+                    "reply_to",
+                    "signature",
+                ]
+            },
+        ),
+        (
+            "Connection",
+            {
+                "fields": [
+                    "connection_type",
+                    "provider",
+                    "connection_status",
+                    "connection_error",
+                    "connection_checked_at",
+                    "sent_folder",
+                    "junk_folder",
+                ]
+            },
+        ),
+        (
+            "SMTP",
+            {
+                "fields": [
+                    "smtp_host",
+                    "smtp_port",
+                    "smtp_username",
+                    "smtp_password",
+                    "smtp_security",
+                ]
+            },
+        ),
+        (
+            "IMAP",
+            {
+                "fields": [
+                    "imap_host",
+                    "imap_port",
+                    "imap_username",
+                    "imap_password",
+                    "imap_security",
+                ]
+            },
+        ),
+        (None, {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    def save_model(
+        self, request: HttpRequest, obj: Inbox, form: forms.ModelForm, change: bool
+    ) -> None:
+        obj.email = obj.email.strip().lower()
+        obj.domain = email_domain(obj.email)
+        super().save_model(request, obj, form, change)
+        if not change or set(form.changed_data) & set(CONNECTION_FIELDS):
+            services.inbox_request_check(inbox=obj)
+
+    @admin.action(description="Test the connection of the selected inboxes")
+    def test_connection(self, request: HttpRequest, queryset: QuerySet[Inbox]) -> None:
+        count = 0
+        for inbox in queryset:
+            services.inbox_request_check(inbox=inbox)
+            count += 1
+        messages.success(
+            request, f"Connection check queued for {count} inbox(es); refresh to see the result."
+        )

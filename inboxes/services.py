@@ -1,0 +1,261 @@
+"""The inboxes' rules: adding a mailbox, checking its connection, editing and removing it."""
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from inboxes import connection
+from inboxes.connection import ConnectionCheckFailed, ServerSettings
+from inboxes.models import Inbox
+from reachkit import mx
+from reachkit.emails import email_domain
+from reachkit.errors import Conflict
+from reachkit.models import Workspace
+
+logger = logging.getLogger("reachkit.inboxes")
+
+# Inboxes know only these providers (ESP matching pairs them with leads); the others,
+# Yahoo and Zoho included, are "other".
+INBOX_PROVIDERS = {Inbox.Provider.GOOGLE, Inbox.Provider.MICROSOFT}
+
+# A check claimed longer ago than this died with its worker (the task's hard time limit is
+# shorter): a new check may start.
+STALE_CHECK = timedelta(minutes=3)
+
+# The fields PATCH /inboxes/:id may change.
+EDITABLE_FIELDS = (
+    "is_active",
+    "is_warming",
+    "first_name",
+    "last_name",
+    "reply_to",
+    "signature",
+    "daily_campaign_limit",
+    "daily_warmup_limit",
+)
+
+WARMUP_DAYS = 7
+
+
+def inbox_provider(*, domain: str, smtp_host: str, current: str | None = None) -> str:
+    """google or microsoft when the domain's MX, or else the SMTP host, belongs to them.
+
+    When DNS cannot answer, the SMTP host decides; failing that, a provider found before
+    (`current`) is kept rather than forgotten over a passing DNS outage.
+    """
+    try:
+        by_mx = mx.provider_for_mx(mx.resolve_mx(domain))
+    except mx.DnsLookupFailed:
+        by_mx = None
+    if by_mx in INBOX_PROVIDERS:
+        return by_mx
+    by_host = mx.provider_for_host(smtp_host) if smtp_host else mx.OTHER
+    if by_host in INBOX_PROVIDERS:
+        return by_host
+    if by_mx is None and current:
+        return current
+    return Inbox.Provider.OTHER
+
+
+def inbox_create(
+    *,
+    workspace: Workspace,
+    email: str,
+    smtp: ServerSettings,
+    imap: ServerSettings,
+    first_name: str = "",
+    last_name: str = "",
+) -> Inbox:
+    """Add an IMAP/SMTP mailbox as `pending` and queue its connection check.
+
+    Raises Conflict when the workspace already has an inbox with this address.
+    """
+    email = email.strip().lower()
+    if Inbox.objects.filter(workspace=workspace, email=email).exists():
+        raise _duplicate(email)
+    domain = email_domain(email)
+    inbox = Inbox(
+        workspace=workspace,
+        email=email,
+        domain=domain,
+        provider=inbox_provider(domain=domain, smtp_host=smtp.host),
+        connection_type=Inbox.ConnectionType.IMAP_SMTP,
+        connection_status=Inbox.ConnectionStatus.PENDING,
+        first_name=first_name,
+        last_name=last_name,
+        smtp_host=smtp.host,
+        smtp_port=smtp.port,
+        smtp_username=smtp.username,
+        smtp_password=smtp.password,
+        smtp_security=smtp.security,
+        imap_host=imap.host,
+        imap_port=imap.port,
+        imap_username=imap.username,
+        imap_password=imap.password,
+        imap_security=imap.security,
+    )
+    try:
+        with transaction.atomic():
+            inbox.save(force_insert=True)
+            _enqueue_check(inbox.pk)
+    except IntegrityError:
+        # A concurrent request added the same address first.
+        raise _duplicate(email) from None
+    return inbox
+
+
+def _duplicate(email: str) -> Conflict:
+    return Conflict(
+        f"An inbox for {email} already exists in this workspace.",
+        code="inbox_exists",
+        details={"email": ["An inbox with this email already exists."]},
+    )
+
+
+def inbox_update(*, inbox: Inbox, changes: dict[str, Any]) -> Inbox:
+    """Apply already-validated editable settings; other keys are ignored."""
+    fields = [name for name in EDITABLE_FIELDS if name in changes]
+    for name in fields:
+        setattr(inbox, name, changes[name])
+    if fields:
+        inbox.save(update_fields=[*fields, "updated_at"])
+    return inbox
+
+
+def inbox_delete(*, inbox: Inbox) -> None:
+    """Remove an inbox: detached from its campaigns, which stay as they are."""
+    with transaction.atomic():
+        inbox.campaigns.clear()
+        inbox.delete()
+
+
+def inbox_request_check(*, inbox: Inbox) -> Inbox:
+    """Queue a new connection check, unless one is running right now.
+
+    A check that is merely queued (`pending`) is queued again: only one run claims it.
+    """
+    now = timezone.now()
+    running = Inbox.objects.filter(
+        pk=inbox.pk,
+        connection_status=Inbox.ConnectionStatus.VALIDATING,
+        updated_at__gt=now - STALE_CHECK,
+    )
+    with transaction.atomic():
+        if not running.exists():
+            Inbox.objects.filter(pk=inbox.pk).update(
+                connection_status=Inbox.ConnectionStatus.PENDING, updated_at=now
+            )
+            _enqueue_check(inbox.pk)
+    inbox.refresh_from_db(fields=["connection_status", "connection_error", "updated_at"])
+    return inbox
+
+
+def _enqueue_check(inbox_id: uuid.UUID) -> None:
+    from inboxes.tasks import inbox_check_connection_task
+
+    transaction.on_commit(lambda: inbox_check_connection_task.delay(str(inbox_id)))
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    connected: bool
+    error: str = ""
+    sent_folder: str = ""
+    junk_folder: str = ""
+
+
+def inbox_check_connection(*, inbox_id: uuid.UUID) -> None:
+    """Log in to the inbox's servers and record the outcome.
+
+    1. Claim the check: pending → validating, in one conditional UPDATE. No row
+       updated means another run has it, or the inbox is gone: nothing to do.
+    2. Log in to SMTP, then IMAP, outside any transaction (network time).
+    3. Record connected, or error with a readable `connection_error`, unless the
+       inbox changed hands meanwhile (deleted, or a new check requested).
+    """
+    claimed = Inbox.objects.filter(
+        pk=inbox_id, connection_status=Inbox.ConnectionStatus.PENDING
+    ).update(connection_status=Inbox.ConnectionStatus.VALIDATING, updated_at=timezone.now())
+    if not claimed:
+        return
+    inbox = Inbox.objects.get(pk=inbox_id)
+    provider = inbox_provider(
+        domain=inbox.domain, smtp_host=inbox.smtp_host, current=inbox.provider
+    )
+    outcome = _run_checks(inbox)
+    now = timezone.now()
+    Inbox.objects.filter(pk=inbox_id, connection_status=Inbox.ConnectionStatus.VALIDATING).update(
+        connection_status=(
+            Inbox.ConnectionStatus.CONNECTED if outcome.connected else Inbox.ConnectionStatus.ERROR
+        ),
+        connection_error=outcome.error,
+        connection_checked_at=now,
+        provider=provider,
+        sent_folder=outcome.sent_folder or inbox.sent_folder,
+        junk_folder=outcome.junk_folder or inbox.junk_folder,
+        updated_at=now,
+    )
+    logger.info(
+        "inbox connection checked",
+        extra={
+            "inbox": str(inbox_id),
+            "connection_status": "connected" if outcome.connected else "error",
+        },
+    )
+
+
+def _run_checks(inbox: Inbox) -> CheckOutcome:
+    timeout = float(settings.INBOX_CONNECT_TIMEOUT_SECONDS)
+    errors: list[str] = []
+    folders = connection.ImapFolders(sent="", junk="")
+    try:
+        connection.check_smtp(inbox.smtp_settings(), timeout=timeout)
+    except ConnectionCheckFailed as failure:
+        errors.append(failure.message)
+    except Exception as error:  # a bug must not leave the inbox in "validating"
+        errors.append(_unexpected("SMTP", error))
+    try:
+        folders = connection.check_imap(inbox.imap_settings(), timeout=timeout)
+    except ConnectionCheckFailed as failure:
+        errors.append(failure.message)
+    except Exception as error:
+        errors.append(_unexpected("IMAP", error))
+    if errors:
+        return CheckOutcome(connected=False, error="; ".join(errors))
+    return CheckOutcome(connected=True, sent_folder=folders.sent, junk_folder=folders.junk)
+
+
+def _unexpected(protocol: str, error: Exception) -> str:
+    # The type only: an exception's text could quote a credential.
+    logger.error("inbox check crashed", extra={"protocol": protocol, "error": type(error).__name__})
+    return f"{protocol} check failed unexpectedly ({type(error).__name__}); try again"
+
+
+def inbox_warmup_stats(*, inbox: Inbox, today: date | None = None) -> dict[str, Any]:
+    """The last 7 days of warmup, oldest first, ending today (UTC).
+
+    Until warmup sending exists every day is zero; the totals and scores are computed
+    from the days so that filling them in is all the warmup engine has to do.
+    """
+    today = today or timezone.now().date()
+    daily: list[dict[str, Any]] = [
+        {"date": today - timedelta(days=offset), "sent": 0, "spam_count": 0}
+        for offset in range(WARMUP_DAYS - 1, -1, -1)
+    ]
+    sent: int = sum(day["sent"] for day in daily)
+    spam: int = sum(day["spam_count"] for day in daily)
+    return {
+        "sent": sent,
+        "received": 0,
+        "saved_from_spam": 0,
+        # Nothing sent, nothing in spam: a clean record, not a failing one.
+        "health_score": round(100 * (sent - spam) / sent) if sent else 100,
+        "ramp_up_progress": min(100, round(100 * sent / (inbox.daily_warmup_limit * WARMUP_DAYS))),
+        "daily": daily,
+    }

@@ -1,0 +1,104 @@
+"""Pytest fixtures for the real mail services; `tests/conftest.py` loads this plugin.
+
+- `tls_certificates` (session): the run's CA and `localhost` certificate (`TlsFiles`).
+- `smtp_server_factory`: `make(security="none"|"starttls"|"ssl", users=…, auth_required=…)`
+  starts an aiosmtpd `SmtpServer` on a free loopback port; all are stopped after the test.
+- `smtp_server`: one plain server (AUTH offered without TLS), empty, for the common case.
+- `dovecot` (session): a running `Dovecot`; skips with an install hint when the binary is
+  missing, fails instead under CI=true / REACHKIT_REQUIRE_SERVICES=1.
+- `trust_test_ca`: makes Reachkit trust the test CA (`settings.INBOX_TLS_CA_FILE`).
+- `mailbox`: a fresh Dovecot user with the same login on SMTP servers started on demand,
+  Reachkit trusting the test CA (`tests/services/mailbox.py`); needs the database.
+- `blackhole`, `silent_server`: a loopback port whose connects time out, and a server that
+  accepts and then never speaks (`tests/services/blackhole.py`).
+"""
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.services.blackhole import BlackholePort, SilentServer
+from tests.services.dovecot import INSTALL_HINT, Dovecot, dovecot_binary
+from tests.services.mailbox import Mailbox
+from tests.services.require import service_missing
+from tests.services.smtp_server import SmtpServer
+from tests.services.tls import TlsFiles, make_certificates
+
+
+@pytest.fixture(scope="session")
+def tls_certificates(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return make_certificates(Path(tmp_path_factory.mktemp("tls")))
+
+
+@pytest.fixture
+def smtp_server_factory(tls_certificates: TlsFiles) -> Iterator[Callable[..., SmtpServer]]:
+    started: list[SmtpServer] = []
+
+    def make(**options: Any) -> SmtpServer:
+        options.setdefault("tls", tls_certificates)
+        server = SmtpServer(**options).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def smtp_server(smtp_server_factory: Callable[..., SmtpServer]) -> SmtpServer:
+    return smtp_server_factory(security="none")
+
+
+def require_dovecot() -> str:
+    """The dovecot binary, or skip (fail under CI) saying how to install it."""
+    binary = dovecot_binary()
+    if binary is None:
+        service_missing(INSTALL_HINT)
+    if os.geteuid() != 0:
+        service_missing("the test Dovecot runs as root (it drops to `nobody` for mail)")
+    assert binary is not None
+    return binary
+
+
+@pytest.fixture(scope="session")
+def dovecot(tls_certificates: TlsFiles) -> Iterator[Dovecot]:
+    server = Dovecot(tls_certificates, binary=require_dovecot()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def trust_test_ca(settings: Any, tls_certificates: TlsFiles) -> TlsFiles:
+    settings.INBOX_TLS_CA_FILE = str(tls_certificates.ca_file)
+    return tls_certificates
+
+
+@pytest.fixture
+def blackhole() -> Iterator[BlackholePort]:
+    port = BlackholePort()
+    yield port
+    port.close()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[SilentServer]:
+    server = SilentServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def mailbox(
+    db: None,
+    dovecot: Dovecot,
+    smtp_server_factory: Callable[..., SmtpServer],
+    trust_test_ca: TlsFiles,
+) -> Mailbox:
+    email, password = dovecot.new_user("sam")
+    return Mailbox(
+        email=email, password=password, dovecot=dovecot, make_smtp_server=smtp_server_factory
+    )
