@@ -1,6 +1,11 @@
 import uuid
 
+from django.core.validators import MaxValueValidator
 from django.db import models
+
+from campaigns import schedule as windows
+
+MAX_DELAY_DAYS = 365
 
 
 class Campaign(models.Model):
@@ -71,7 +76,7 @@ class Schedule(models.Model):
     """
 
     campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="schedule")
-    timezone = models.CharField(max_length=64, default="America/New_York")
+    timezone = models.CharField(max_length=64, default=windows.DEFAULT_TIMEZONE)
     start_time = models.TimeField()
     end_time = models.TimeField()
     days = models.JSONField(default=dict)
@@ -79,14 +84,26 @@ class Schedule(models.Model):
     def __str__(self) -> str:
         return f"schedule of {self.campaign}"
 
+    def weekly(self) -> windows.WeeklySchedule:
+        """The schedule as the pure value the scheduler and the validation work on."""
+        return windows.WeeklySchedule(
+            timezone=self.timezone,
+            default=windows.Window(start=self.start_time, end=self.end_time),
+            days=windows.days_from_json(self.days),
+        )
+
 
 class Sequence(models.Model):
     """One step of a campaign. `delay_days` is the wait before the next step."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # The campaign's workspace, denormalised so the API scopes sequences like any resource.
+    workspace = models.ForeignKey("reachkit.Workspace", on_delete=models.CASCADE, related_name="+")
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="sequences")
     step = models.PositiveIntegerField()
-    delay_days = models.PositiveIntegerField(default=3)
+    delay_days = models.PositiveIntegerField(
+        default=3, validators=[MaxValueValidator(MAX_DELAY_DAYS)]
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -96,7 +113,10 @@ class Sequence(models.Model):
                 fields=["campaign", "step"],
                 name="sequence_unique_step",
                 deferrable=models.Deferrable.DEFERRED,
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(delay_days__lte=MAX_DELAY_DAYS), name="sequence_delay_days"
+            ),
         ]
         indexes = [models.Index(fields=["campaign", "step"], name="sequence_step")]
 
@@ -108,6 +128,8 @@ class Variant(models.Model):
     """An A/B version of a step's email. Leads are spread evenly over the enabled ones."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # The campaign's workspace, denormalised so the API scopes variants like any resource.
+    workspace = models.ForeignKey("reachkit.Workspace", on_delete=models.CASCADE, related_name="+")
     sequence = models.ForeignKey(Sequence, on_delete=models.CASCADE, related_name="variants")
     letter = models.CharField(max_length=2)
     subject = models.TextField(null=True, blank=True)
@@ -125,3 +147,11 @@ class Variant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sequence} variant {self.letter}"
+
+    @property
+    def has_subject(self) -> bool:
+        return bool((self.subject or "").strip())
+
+    @property
+    def has_body(self) -> bool:
+        return bool((self.body_text or "").strip())
