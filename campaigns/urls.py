@@ -1,0 +1,8 @@
+from campaigns.views import CAMPAIGN_PREFIX, CampaignViewSet, SequenceViewSet
+from reachkit.api.routers import Router
+
+router = Router()
+router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register(f"{CAMPAIGN_PREFIX}/sequences", SequenceViewSet, basename="campaign-sequence")
+
+urlpatterns = router.urls
