@@ -3,6 +3,7 @@ import uuid
 from django.core.validators import MaxValueValidator
 from django.db import models
 
+from campaigns import html_body
 from campaigns import schedule as windows
 
 MAX_DELAY_DAYS = 365
@@ -154,4 +155,11 @@ class Variant(models.Model):
 
     @property
     def has_body(self) -> bool:
-        return bool((self.body_text or "").strip())
+        """Whether the body says something beyond the unsubscribe link block."""
+        content = html_body.remove_unsubscribe_link(self.body_html or "")
+        return bool(content and (html_body.html_to_text(content).strip() or "<img" in content))
+
+    def set_body(self, body_html: str | None) -> None:
+        """Store normalised HTML (or None) with its derived plain-text version."""
+        self.body_html = body_html
+        self.body_text = None if body_html is None else html_body.html_to_text(body_html)

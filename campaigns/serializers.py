@@ -18,6 +18,9 @@ from reachkit.api.fields import (
 
 MAX_DAILY_LIMIT = 2_147_483_647  # the column's range: more is "no limit" in practice
 MAX_INBOX_IDS = 500
+MAX_SUBJECT_LENGTH = 500
+MAX_BODY_LENGTH = 100_000
+MAX_PREVIEW_VARIABLES = 200
 # What a client may set `status` to; which change is allowed is the service's call.
 STATUS_CHANGES = [Campaign.Status.ACTIVE, Campaign.Status.PAUSED]
 
@@ -310,4 +313,92 @@ class SequenceUpdateSerializer(serializers.Serializer):
         min_value=0,
         max_value=MAX_DELAY_DAYS,
         help_text="Days to wait after this step; 0: the next open window.",
+    )
+
+
+class SubjectField(StrictCharField):
+    """One line of text (a subject is an email header), passed on untrimmed so a merge-tag
+    error's offset points into what the client sent; the service trims what it stores."""
+
+    default_error_messages = {"line_break": "A subject is one line: no line breaks."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if not self.allow_blank and not value.strip():
+            self.fail("blank")
+        if "\n" in value or "\r" in value:
+            self.fail("line_break")
+        return value
+
+
+class VariantCreateSerializer(serializers.Serializer):
+    subject = SubjectField(max_length=MAX_SUBJECT_LENGTH, help_text="Required, non-empty.")
+    body_html = StrictCharField(
+        max_length=MAX_BODY_LENGTH, required=False, allow_blank=True, trim_whitespace=False
+    )
+    enabled = StrictBooleanField(required=False, help_text="Defaults to true.")
+
+
+class VariantUpdateSerializer(serializers.Serializer):
+    subject = SubjectField(
+        max_length=MAX_SUBJECT_LENGTH,
+        required=False,
+        allow_blank=True,
+        help_text='Empty on a follow-up: sent as "Re: <step 1 subject>".',
+    )
+    body_html = StrictCharField(
+        max_length=MAX_BODY_LENGTH, required=False, allow_blank=True, trim_whitespace=False
+    )
+    enabled = StrictBooleanField(required=False)
+
+
+@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]})
+class ScalarField(serializers.Field):
+    """A JSON string, number, boolean or null: what a merge-tag value can be."""
+
+    default_error_messages = {"invalid": "A value must be a string, a number, true/false or null."}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if data is not None and not isinstance(data, str | int | float | bool):
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class PreviewRequestSerializer(serializers.Serializer):
+    lead_id = StrictUUIDField(required=False, help_text="A lead of this campaign.")
+    variables = serializers.DictField(
+        child=ScalarField(allow_null=True),
+        required=False,
+        help_text='Values by name, instead of a lead: {"first_name": "Ada", "company": "Acme"}.',
+    )
+    inbox_id = StrictUUIDField(
+        required=False, help_text="An inbox of this workspace, for the sender_* variables."
+    )
+
+    def validate_variables(self, value: dict[str, Any]) -> dict[str, Any]:
+        if len(value) > MAX_PREVIEW_VARIABLES:
+            raise serializers.ValidationError(f"At most {MAX_PREVIEW_VARIABLES} variables.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("lead_id" in attrs) == ("variables" in attrs):
+            message = "Provide either `lead_id` or `variables`."
+            raise serializers.ValidationError({"lead_id": [message], "variables": [message]})
+        return attrs
+
+
+class PreviewSerializer(serializers.Serializer):
+    subject = serializers.CharField()
+    body_html = serializers.CharField()
+    body_text = serializers.CharField()
+    missing_variables = serializers.ListField(
+        child=serializers.CharField(),
+        source="missing",
+        help_text="Variables used without a value or a fallback (they render empty).",
     )

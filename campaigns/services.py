@@ -14,7 +14,9 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Max
+from django.utils.timezone import now
 
+from campaigns import html_body, merge_tags
 from campaigns import schedule as windows
 from campaigns.models import MAX_DELAY_DAYS, Campaign, CampaignInbox, Schedule, Sequence, Variant
 from inboxes.models import Inbox
@@ -59,6 +61,13 @@ class LastEnabledVariantError(DomainError):
     message = "A step needs at least one enabled variant: this is its last one."
 
 
+class InvalidMergeTag(ValidationFailed):
+    """`details` maps each bad field to `{"offset": int, "message": str}`."""
+
+    code = "invalid_merge_tag"
+    message = "A merge tag is malformed."
+
+
 class TooManyVariants(DomainError):
     code = "too_many_variants"
     message = f"A step has at most {len(VARIANT_LETTERS)} variants (A to Z)."
@@ -94,7 +103,8 @@ def campaign_update(
 
     1. Lock the row, so a concurrent launch and pause cannot both pass their checks.
     2. Check the status change: an allowed transition, and launch readiness for → active.
-    3. Apply name, options and status.
+    3. Apply name, options and status; switching `unsubscribe_option` adds the
+       unsubscribe link to every variant body, or removes it from every one.
     """
     campaign = _lock(campaign)
     if status is not None:
@@ -102,6 +112,7 @@ def campaign_update(
 
     if name is not None:
         campaign.name = name
+    unsubscribe_before = campaign.unsubscribe_option
     for key, value in (options or {}).items():
         if key not in OPTION_FIELDS:
             raise ValueError(f"not a campaign option: {key}")
@@ -111,7 +122,20 @@ def campaign_update(
         campaign.paused_reason = ""
     campaign.save()
 
+    if campaign.unsubscribe_option != unsubscribe_before:
+        _sync_unsubscribe_links(campaign)
     return campaign
+
+
+def _sync_unsubscribe_links(campaign: Campaign) -> None:
+    variants = list(Variant.objects.filter(sequence__campaign=campaign))
+    for variant in variants:
+        if campaign.unsubscribe_option:
+            variant.set_body(html_body.ensure_unsubscribe_link(variant.body_html))
+        else:
+            variant.set_body(html_body.remove_unsubscribe_link(variant.body_html))
+        variant.updated_at = now()
+    Variant.objects.bulk_update(variants, ["body_html", "body_text", "updated_at"])
 
 
 def _check_transition(campaign: Campaign, status: str) -> None:
@@ -277,7 +301,10 @@ def _step_append(campaign: Campaign, *, delay_days: int) -> Sequence:
         step=last + 1,
         delay_days=delay_days,
     )
-    Variant.objects.create(workspace_id=campaign.workspace_id, sequence=sequence, letter="A")
+    variant = Variant(workspace_id=campaign.workspace_id, sequence=sequence, letter="A")
+    if campaign.unsubscribe_option:
+        variant.set_body(html_body.UNSUBSCRIBE_BLOCK)
+    variant.save()
     return sequence
 
 
@@ -312,3 +339,112 @@ def variant_next_letter(sequence: Sequence) -> str:
 
 def sequence_last_step(campaign_id: uuid.UUID) -> int:
     return Sequence.objects.filter(campaign_id=campaign_id).aggregate(last=Max("step"))["last"] or 0
+
+
+# --- Variants -------------------------------------------------------------------------------
+
+
+def _check_merge_tags(fields: Mapping[str, str | None]) -> None:
+    """InvalidMergeTag naming every field whose merge tags do not parse."""
+    details = {}
+    for field, text in fields.items():
+        try:
+            merge_tags.validate(text or "")
+        except merge_tags.MergeTagError as error:
+            details[field] = {"offset": error.offset, "message": error.message}
+    if details:
+        first = next(iter(details.values()))
+        raise InvalidMergeTag(f"{first['message']} at offset {first['offset']}.", details=details)
+
+
+def _body(campaign: Campaign, body_html: str) -> str:
+    """Submitted HTML as stored: normalised, with the unsubscribe link when that's on."""
+    html = html_body.normalize_html(body_html)
+    if campaign.unsubscribe_option:
+        html = html_body.ensure_unsubscribe_link(html)
+    # Normalising can join braces that markup or an entity kept apart ("{<b></b>{x",
+    # "&#123;{x"), in the HTML or only in its text: both are rendered, so both must parse.
+    # Such an error's offset points into the stored HTML, or into the text version.
+    _check_merge_tags({"body_html": html})
+    try:
+        merge_tags.validate(html_body.html_to_text(html))
+    except merge_tags.MergeTagError as error:
+        message = f"{error.message} (in the plain-text version)"
+        raise InvalidMergeTag(
+            f"{message} at offset {error.offset}.",
+            details={"body_html": {"offset": error.offset, "message": message}},
+        ) from None
+    return html
+
+
+@transaction.atomic
+def variant_create(
+    *, sequence: Sequence, subject: str, body_html: str = "", enabled: bool = True
+) -> Variant:
+    """A new variant of a step, lettered with the first free letter (A to Z)."""
+    campaign = _lock(sequence.campaign)
+    _check_merge_tags({"subject": subject, "body_html": body_html})
+    variant = Variant(
+        workspace_id=campaign.workspace_id,
+        sequence=sequence,
+        letter=variant_next_letter(sequence),
+        subject=subject.strip(),
+        enabled=enabled,
+    )
+    variant.set_body(_body(campaign, body_html))
+    variant.save()
+    return variant
+
+
+@transaction.atomic
+def variant_update(
+    *,
+    variant: Variant,
+    subject: str | None = None,
+    body_html: str | None = None,
+    enabled: bool | None = None,
+) -> Variant:
+    """Change any of subject, body and enabled; None leaves a field as it is.
+
+    The last enabled variant of a step cannot be disabled. A body loses nothing it needs:
+    with `unsubscribe_option` on, a removed unsubscribe link is put back.
+    """
+    campaign = _lock(variant.sequence.campaign)
+    variant = Variant.objects.select_related("sequence").get(pk=variant.pk)
+    _check_merge_tags(
+        {
+            field: value
+            for field, value in (("subject", subject), ("body_html", body_html))
+            if value is not None
+        }
+    )
+    if enabled is False and variant.enabled and not _other_enabled(variant):
+        raise LastEnabledVariantError(
+            details={"enabled": ["A step needs at least one enabled variant."]}
+        )
+
+    if subject is not None:
+        variant.subject = subject.strip()
+    if body_html is not None:
+        variant.set_body(_body(campaign, body_html))
+    if enabled is not None:
+        variant.enabled = enabled
+    variant.save()
+    return variant
+
+
+@transaction.atomic
+def variant_delete(*, variant: Variant) -> None:
+    """Delete a variant, unless the step would be left without an enabled one."""
+    _lock(variant.sequence.campaign)
+    if not _other_enabled(variant):
+        raise LastVariantError()
+    variant.delete()
+
+
+def _other_enabled(variant: Variant) -> bool:
+    return (
+        Variant.objects.filter(sequence_id=variant.sequence_id, enabled=True)
+        .exclude(pk=variant.pk)
+        .exists()
+    )

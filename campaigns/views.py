@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from campaigns import analytics, services
+from campaigns import analytics, rendering, services
 from campaigns.filters import CampaignFilterSet
 from campaigns.models import Campaign, Sequence, Variant
 from campaigns.serializers import (
@@ -19,13 +19,19 @@ from campaigns.serializers import (
     CampaignSerializer,
     CampaignUpdateSerializer,
     InboxIdsSerializer,
+    PreviewRequestSerializer,
+    PreviewSerializer,
     ScheduleSerializer,
     ScheduleUpdateSerializer,
     SequenceCreateSerializer,
     SequenceSerializer,
     SequenceUpdateSerializer,
+    VariantCreateSerializer,
+    VariantSerializer,
+    VariantUpdateSerializer,
 )
 from inboxes.models import Inbox
+from leads.models import Lead
 from reachkit.api.viewsets import UUID_PATTERN, WorkspaceViewSet
 from reachkit.errors import NotFound
 
@@ -182,10 +188,64 @@ class SequenceViewSet(CampaignChildViewSet):
         services.sequence_delete(sequence=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @extend_schema(request=VariantCreateSerializer, responses={201: VariantSerializer})
+    @action(detail=True, methods=["post"])
+    def variants(self, request: Request, campaign_id: str, pk: str) -> Response:
+        sequence = self.get_object()
+        payload = VariantCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        variant = services.variant_create(sequence=sequence, **payload.validated_data)
+        return Response(VariantSerializer(variant).data, status=status.HTTP_201_CREATED)
+
     def _projection(self, sequence: Sequence) -> dict[str, Any]:
         sequence = self.get_queryset().get(pk=sequence.pk)
         last_step = services.sequence_last_step(sequence.campaign_id)
         return dict(SequenceSerializer(sequence, context={"last_step": last_step}).data)
+
+
+class VariantViewSet(CampaignChildViewSet):
+    queryset = Variant.objects.select_related("sequence__campaign")
+    serializer_class = VariantSerializer
+    lookup_url_kwarg = "variant_id"
+
+    def scope_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(sequence__campaign_id=self.kwargs["campaign_id"])
+
+    @extend_schema(request=VariantUpdateSerializer, responses=VariantSerializer)
+    def partial_update(self, request: Request, campaign_id: str, variant_id: str) -> Response:
+        variant = self.get_object()
+        payload = VariantUpdateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        variant = services.variant_update(variant=variant, **payload.validated_data)
+        return Response(VariantSerializer(variant).data)
+
+    def destroy(self, request: Request, campaign_id: str, variant_id: str) -> Response:
+        services.variant_delete(variant=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=PreviewRequestSerializer, responses=PreviewSerializer)
+    @action(detail=True, methods=["post"])
+    def preview(self, request: Request, campaign_id: str, variant_id: str) -> Response:
+        variant = self.get_object()
+        payload = PreviewRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        lead = None
+        if "lead_id" in data:
+            lead = Lead.objects.filter(
+                workspace=self.workspace, campaign_id=campaign_id, pk=data["lead_id"]
+            ).first()
+            if lead is None:
+                raise NotFound(
+                    "Lead not found.", details={"lead_id": ["Not a lead of this campaign."]}
+                )
+        inbox = None
+        if "inbox_id" in data:
+            inbox = Inbox.objects.filter(workspace=self.workspace, pk=data["inbox_id"]).first()
+            if inbox is None:
+                raise NotFound("Inbox not found.", details={"inbox_id": ["Unknown inbox."]})
+        email = rendering.preview(variant, lead=lead, variables=data.get("variables"), inbox=inbox)
+        return Response(PreviewSerializer(email).data)
 
 
 CAMPAIGN_PREFIX = rf"campaigns/(?P<campaign_id>{UUID_PATTERN})"

@@ -22,7 +22,12 @@ def test_schema_lists_every_campaign_endpoint(schema):
         "/api/v1/campaigns/{id}/inboxes/detach": {"post"},
         "/api/v1/campaigns/{campaign_id}/sequences": {"get", "post"},
         "/api/v1/campaigns/{campaign_id}/sequences/{id}": {"patch", "delete"},
+        "/api/v1/campaigns/{campaign_id}/sequences/{id}/variants": {"post"},
+        "/api/v1/campaigns/{campaign_id}/variants/{variant_id}": {"patch", "delete"},
+        "/api/v1/campaigns/{campaign_id}/variants/{variant_id}/preview": {"post"},
     }
+    campaign_paths = {path for path in paths if path.startswith("/api/v1/campaigns")}
+    assert campaign_paths == set(expected)
     for path, methods in expected.items():
         assert set(paths.get(path, {})) == methods, path
 
@@ -75,3 +80,21 @@ def test_the_campaign_status_choices_are_named_apart(schema):
     components = schema["components"]["schemas"]
     assert components["CampaignStatusEnum"]["enum"] == ["draft", "active", "paused"]
     assert components["CampaignStatusChangeEnum"]["enum"] == ["active", "paused"]
+
+
+def test_variant_and_preview_bodies_are_documented(schema):
+    created = body_schema(
+        schema, "/api/v1/campaigns/{campaign_id}/sequences/{id}/variants", "post", "201"
+    )
+    variant = resolve(schema, created["properties"]["data"])
+    assert set(variant["properties"]) == {"id", "subject", "body_html", "body_text", "enabled"}
+    preview = body_schema(
+        schema, "/api/v1/campaigns/{campaign_id}/variants/{variant_id}/preview", "post", "200"
+    )
+    shown = resolve(schema, preview["properties"]["data"])
+    assert set(shown["properties"]) == {"subject", "body_html", "body_text", "missing_variables"}
+    request = schema["paths"]["/api/v1/campaigns/{campaign_id}/variants/{variant_id}/preview"]
+    request_schema = resolve(
+        schema, request["post"]["requestBody"]["content"]["application/json"]["schema"]
+    )
+    assert {"lead_id", "variables", "inbox_id"} <= set(request_schema["properties"])
