@@ -2,8 +2,11 @@
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from campaigns import schedule as windows
 from campaigns.analytics import CampaignStats
@@ -364,10 +367,21 @@ class ScalarField(serializers.Field):
     def to_internal_value(self, data: Any) -> Any:
         if data is not None and not isinstance(data, str | int | float | bool):
             self.fail("invalid")
+        if isinstance(data, str):
+            _check_text(data)
         return data
 
     def to_representation(self, value: Any) -> Any:
         return value
+
+
+def _check_text(text: str) -> None:
+    """What a CharField refuses in any string: NUL and lone surrogates (not valid UTF-8)."""
+    try:
+        ProhibitNullCharactersValidator()(text)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(error.messages) from None
+    ProhibitSurrogateCharactersValidator()(text)
 
 
 class PreviewRequestSerializer(serializers.Serializer):
@@ -384,6 +398,8 @@ class PreviewRequestSerializer(serializers.Serializer):
     def validate_variables(self, value: dict[str, Any]) -> dict[str, Any]:
         if len(value) > MAX_PREVIEW_VARIABLES:
             raise serializers.ValidationError(f"At most {MAX_PREVIEW_VARIABLES} variables.")
+        for key in value:
+            _check_text(key)
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

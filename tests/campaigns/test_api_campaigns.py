@@ -557,3 +557,17 @@ def test_a_malformed_campaign_id_is_404(api, suffix):
     response = api.get(f"{URL}/not-a-uuid{suffix}")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+def test_a_refused_launch_does_not_apply_the_unsubscribe_option_either(api, alice):
+    campaign = CampaignFactory(workspace=alice.workspace)
+    before = snapshot(campaign)
+
+    response = api.patch(
+        f"{URL}/{campaign.pk}", {"unsubscribe_option": True, "status": "active"}, format="json"
+    )
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "campaign_not_ready"
+    assert snapshot(campaign) == before
+    assert Variant.objects.get(sequence__campaign=campaign).body_html is None

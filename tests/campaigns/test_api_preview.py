@@ -123,3 +123,17 @@ def test_bad_preview_requests_are_422(api, campaign, variant, payload):
     assert response.status_code == 422
     assert response.json()["code"] == "validation_error"
     assert response.json()["details"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"variables": {"first_name": "\\ud800"}}',
+        '{"variables": {"first_name": "a\\u0000b"}}',
+        '{"variables": {"\\ud800": "x"}}',
+    ],
+)
+def test_values_that_cannot_be_sent_as_utf8_are_422_not_500(api, campaign, variant, raw):
+    response = api.generic("POST", url(campaign, variant), raw, content_type="application/json")
+    assert response.status_code == 422
+    assert set(response.json()["details"]) == {"variables"}
