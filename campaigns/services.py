@@ -16,10 +16,11 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils.timezone import now
 
-from campaigns import html_body, merge_tags
+from campaigns import html_body, merge_tags, rendering
 from campaigns import schedule as windows
 from campaigns.models import MAX_DELAY_DAYS, Campaign, CampaignInbox, Schedule, Sequence, Variant
 from inboxes.models import Inbox
+from leads.models import Lead
 from reachkit.errors import DomainError, NotFound, ValidationFailed
 from reachkit.models import Workspace
 
@@ -448,3 +449,28 @@ def _other_enabled(variant: Variant) -> bool:
         .exclude(pk=variant.pk)
         .exists()
     )
+
+
+def variant_preview(
+    *,
+    variant: Variant,
+    lead_id: uuid.UUID | None = None,
+    variables: Mapping[str, object] | None = None,
+    inbox_id: uuid.UUID | None = None,
+) -> rendering.RenderedEmail:
+    """The variant rendered for a lead of its campaign, or for given values.
+
+    NotFound when the lead is not one of this campaign's or the inbox not the workspace's.
+    """
+    campaign = variant.sequence.campaign
+    lead = None
+    if lead_id is not None:
+        lead = Lead.objects.filter(campaign=campaign, pk=lead_id).first()
+        if lead is None:
+            raise NotFound("Lead not found.", details={"lead_id": ["Not a lead of this campaign."]})
+    inbox = None
+    if inbox_id is not None:
+        inbox = Inbox.objects.filter(workspace_id=campaign.workspace_id, pk=inbox_id).first()
+        if inbox is None:
+            raise NotFound("Inbox not found.", details={"inbox_id": ["Unknown inbox."]})
+    return rendering.preview(variant, lead=lead, variables=variables, inbox=inbox)

@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from campaigns import analytics, rendering, services
+from campaigns import analytics, services
 from campaigns.filters import CampaignFilterSet
 from campaigns.models import Campaign, Sequence, Variant
 from campaigns.serializers import (
@@ -31,7 +31,6 @@ from campaigns.serializers import (
     VariantUpdateSerializer,
 )
 from inboxes.models import Inbox
-from leads.models import Lead
 from reachkit.api.viewsets import UUID_PATTERN, WorkspaceViewSet
 from reachkit.errors import NotFound
 
@@ -229,22 +228,7 @@ class VariantViewSet(CampaignChildViewSet):
         variant = self.get_object()
         payload = PreviewRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        data = payload.validated_data
-        lead = None
-        if "lead_id" in data:
-            lead = Lead.objects.filter(
-                workspace=self.workspace, campaign_id=campaign_id, pk=data["lead_id"]
-            ).first()
-            if lead is None:
-                raise NotFound(
-                    "Lead not found.", details={"lead_id": ["Not a lead of this campaign."]}
-                )
-        inbox = None
-        if "inbox_id" in data:
-            inbox = Inbox.objects.filter(workspace=self.workspace, pk=data["inbox_id"]).first()
-            if inbox is None:
-                raise NotFound("Inbox not found.", details={"inbox_id": ["Unknown inbox."]})
-        email = rendering.preview(variant, lead=lead, variables=data.get("variables"), inbox=inbox)
+        email = services.variant_preview(variant=variant, **payload.validated_data)
         return Response(PreviewSerializer(email).data)
 
 
