@@ -131,6 +131,13 @@ def test_spintax_is_one_of_its_trimmed_options_and_the_same_for_a_seed():
     assert all(render(template, {}, seed="lead-1:variant-a").text == first for _ in range(5))
 
 
+def test_spintax_choices_are_pinned_across_processes_and_releases():
+    # A retried or previewed email must match the one sent, even after a restart or a
+    # deploy: the choice may not depend on Python's per-process hash() or a library version.
+    chosen = [render("{{SPINTAX|a|b|c|d|e|f|g|h}}", {}, seed=f"lead-{n}").text for n in range(8)]
+    assert chosen == ["h", "a", "f", "c", "d", "e", "f", "h"]
+
+
 def test_spintax_keyword_is_case_insensitive():
     assert text_of("{{spintax|only}}") == "only"
 
