@@ -1,6 +1,12 @@
 import uuid
 
+from django.core.validators import MaxValueValidator
 from django.db import models
+
+from campaigns import html_body
+from campaigns import schedule as windows
+
+MAX_DELAY_DAYS = 365
 
 
 class Campaign(models.Model):
@@ -71,7 +77,7 @@ class Schedule(models.Model):
     """
 
     campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="schedule")
-    timezone = models.CharField(max_length=64, default="America/New_York")
+    timezone = models.CharField(max_length=64, default=windows.DEFAULT_TIMEZONE)
     start_time = models.TimeField()
     end_time = models.TimeField()
     days = models.JSONField(default=dict)
@@ -79,14 +85,26 @@ class Schedule(models.Model):
     def __str__(self) -> str:
         return f"schedule of {self.campaign}"
 
+    def weekly(self) -> windows.WeeklySchedule:
+        """The schedule as the pure value the scheduler and the validation work on."""
+        return windows.WeeklySchedule(
+            timezone=self.timezone,
+            default=windows.Window(start=self.start_time, end=self.end_time),
+            days=windows.days_from_json(self.days),
+        )
+
 
 class Sequence(models.Model):
     """One step of a campaign. `delay_days` is the wait before the next step."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # The campaign's workspace, denormalised so the API scopes sequences like any resource.
+    workspace = models.ForeignKey("reachkit.Workspace", on_delete=models.CASCADE, related_name="+")
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="sequences")
     step = models.PositiveIntegerField()
-    delay_days = models.PositiveIntegerField(default=3)
+    delay_days = models.PositiveIntegerField(
+        default=3, validators=[MaxValueValidator(MAX_DELAY_DAYS)]
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -96,7 +114,10 @@ class Sequence(models.Model):
                 fields=["campaign", "step"],
                 name="sequence_unique_step",
                 deferrable=models.Deferrable.DEFERRED,
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(delay_days__lte=MAX_DELAY_DAYS), name="sequence_delay_days"
+            ),
         ]
         indexes = [models.Index(fields=["campaign", "step"], name="sequence_step")]
 
@@ -108,6 +129,8 @@ class Variant(models.Model):
     """An A/B version of a step's email. Leads are spread evenly over the enabled ones."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # The campaign's workspace, denormalised so the API scopes variants like any resource.
+    workspace = models.ForeignKey("reachkit.Workspace", on_delete=models.CASCADE, related_name="+")
     sequence = models.ForeignKey(Sequence, on_delete=models.CASCADE, related_name="variants")
     letter = models.CharField(max_length=2)
     subject = models.TextField(null=True, blank=True)
@@ -125,3 +148,18 @@ class Variant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sequence} variant {self.letter}"
+
+    @property
+    def has_subject(self) -> bool:
+        return bool((self.subject or "").strip())
+
+    @property
+    def has_body(self) -> bool:
+        """Whether the body says something beyond the unsubscribe link block."""
+        content = html_body.remove_unsubscribe_link(self.body_html or "")
+        return bool(content and (html_body.html_to_text(content).strip() or "<img" in content))
+
+    def set_body(self, body_html: str | None) -> None:
+        """Store normalised HTML (or None) with its derived plain-text version."""
+        self.body_html = body_html
+        self.body_text = None if body_html is None else html_body.html_to_text(body_html)

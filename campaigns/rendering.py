@@ -1,0 +1,166 @@
+"""From a variant and a lead to the email they make: the preview and the sender share this.
+
+The merge-tag values of a lead are its built-ins first (`first_name`, `last_name`,
+`email`, `full_name`, `contact`), then its own variables (`company` and the rest), then
+the sending inbox's `sender_first_name`, `sender_last_name` and `sender_email`. A
+built-in with a value wins over a variable of the same name; an empty one leaves the
+name to the variable, or missing. Spintax is seeded with f"{lead.id}:{variant.id}", so a
+preview, a retry and the real send of one step to one lead are the same email.
+"""
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from campaigns import merge_tags
+from campaigns.merge_tags import Rendered
+from campaigns.models import Variant
+from inboxes.models import Inbox
+from leads.models import Lead
+from leads.variables import normalize_variable_name
+
+_LINE_BREAKS = re.compile(r"[\r\n]+")
+_REPLY_PREFIX = re.compile(r"re:", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    body_html: str
+    body_text: str
+    # Variables used without a value or a fallback, normalised, in order of first use.
+    missing: tuple[str, ...]
+
+
+def lead_variables(lead: Lead, inbox: Inbox | None = None) -> dict[str, object]:
+    """The values `{{…}}` tags read for this lead, sent from `inbox` (if known)."""
+    builtins: dict[str, object] = {
+        "first_name": lead.first_name,
+        "last_name": lead.last_name,
+        "email": lead.email,
+        "full_name": lead.full_name,
+        # Whom the email is for: the person's name, or their address when it has none.
+        "contact": lead.full_name or lead.email,
+    }
+    return merge_values(builtins, lead.variables or {}, sender_variables(inbox))
+
+
+def sender_variables(inbox: Inbox | None) -> dict[str, object]:
+    if inbox is None:
+        return {}
+    return {
+        "sender_first_name": inbox.first_name,
+        "sender_last_name": inbox.last_name,
+        "sender_email": inbox.email,
+    }
+
+
+def merge_values(*sources: Mapping[str, object]) -> dict[str, object]:
+    """One mapping of normalised names; for each name the first source with a value wins."""
+    values: dict[str, object] = {}
+    for source in sources:
+        for key, value in source.items():
+            name = normalize_variable_name(str(key))
+            if values.get(name) in (None, "") and value not in (None, ""):
+                values[name] = value
+    return values
+
+
+def lead_seed(lead: Lead, variant: Variant) -> str:
+    return f"{lead.id}:{variant.id}"
+
+
+def reply_subject(first_subject: str) -> str:
+    """A follow-up's subject when its own is empty: "Re: " and the thread's first subject."""
+    return first_subject if _REPLY_PREFIX.match(first_subject) else f"Re: {first_subject}"
+
+
+def render_subject(variant: Variant, variables: Mapping[str, object], *, seed: str) -> Rendered:
+    """The variant's own subject, on one line: line breaks from a value become spaces."""
+    rendered = merge_tags.render(variant.subject or "", variables, seed=seed)
+    return Rendered(text=_LINE_BREAKS.sub(" ", rendered.text).strip(), missing=rendered.missing)
+
+
+def render_variant(
+    variant: Variant,
+    variables: Mapping[str, object],
+    *,
+    seed: str,
+    thread_subject: str | None = None,
+    unsubscribe_url: str | None = None,
+) -> RenderedEmail:
+    """Subject, HTML and text of `variant` for these values.
+
+    An empty subject becomes `reply_subject(thread_subject)`: a follow-up replies in the
+    thread of step 1, whose rendered subject `thread_subject` is.
+    """
+    subject = render_subject(variant, variables, seed=seed)
+    html = merge_tags.render(
+        variant.body_html or "",
+        variables,
+        seed=seed,
+        escape_html=True,
+        unsubscribe_url=unsubscribe_url,
+    )
+    text = merge_tags.render(
+        variant.body_text or "", variables, seed=seed, unsubscribe_url=unsubscribe_url
+    )
+    subject_text = subject.text
+    if not subject_text and thread_subject:
+        subject_text = reply_subject(thread_subject)
+    missing = dict.fromkeys([*subject.missing, *html.missing, *text.missing])
+    return RenderedEmail(
+        subject=subject_text, body_html=html.text, body_text=text.text, missing=tuple(missing)
+    )
+
+
+def thread_variant(variant: Variant) -> Variant | None:
+    """For a follow-up, the step-1 variant a preview takes the thread's subject from.
+
+    The sender knows which step-1 variant a lead actually got; a preview takes the first
+    enabled one, by letter. None for step 1 itself, or when step 1 is gone.
+    """
+    if variant.sequence.step == 1:
+        return None
+    return (
+        Variant.objects.filter(
+            sequence__campaign_id=variant.sequence.campaign_id, sequence__step=1, enabled=True
+        )
+        .order_by("letter")
+        .first()
+    )
+
+
+def preview(
+    variant: Variant,
+    *,
+    lead: Lead | None = None,
+    variables: Mapping[str, object] | None = None,
+    inbox: Inbox | None = None,
+) -> RenderedEmail:
+    """The email `variant` makes for a lead (as it will be sent) or for given values.
+
+    With `variables`, the values are taken as given (names normalise as everywhere; an
+    inbox fills the sender's names they leave out) and the spintax seed is the variant's
+    own, so the same values preview the same way.
+    Raises MergeTagError if stored content does not parse (it was validated on save).
+    """
+    if lead is not None:
+        values = lead_variables(lead, inbox)
+    else:
+        values = merge_values(variables or {}, sender_variables(inbox))
+
+    def seed_of(each: Variant) -> str:
+        return lead_seed(lead, each) if lead is not None else f"preview:{each.id}"
+
+    thread = Rendered(text="", missing=())
+    first = None if (variant.subject or "").strip() else thread_variant(variant)
+    if first is not None:
+        thread = render_subject(first, values, seed=seed_of(first))
+    email = render_variant(
+        variant, values, seed=seed_of(variant), thread_subject=thread.text or None
+    )
+    return dataclasses.replace(
+        email, missing=tuple(dict.fromkeys([*thread.missing, *email.missing]))
+    )

@@ -1,0 +1,420 @@
+"""Campaign API I/O: projections out, strictly typed payloads in. No rules live here."""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import ProhibitNullCharactersValidator
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
+
+from campaigns import schedule as windows
+from campaigns.analytics import CampaignStats
+from campaigns.models import MAX_DELAY_DAYS, Campaign, Schedule, Sequence, Variant
+from inboxes.models import Inbox
+from reachkit.api.fields import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictUUIDField,
+)
+
+MAX_DAILY_LIMIT = 2_147_483_647  # the column's range: more is "no limit" in practice
+MAX_INBOX_IDS = 500
+MAX_SUBJECT_LENGTH = 500
+MAX_BODY_LENGTH = 100_000
+MAX_PREVIEW_VARIABLES = 200
+# What a client may set `status` to; which change is allowed is the service's call.
+STATUS_CHANGES = [Campaign.Status.ACTIVE, Campaign.Status.PAUSED]
+
+# --- Out ------------------------------------------------------------------------------------
+
+
+class CampaignInboxSerializer(serializers.ModelSerializer):
+    """An inbox as a campaign shows it (inline, and from attach/detach)."""
+
+    class Meta:
+        model = Inbox
+        fields = ["id", "email", "provider", "is_active", "connection_status"]
+        read_only_fields = fields
+
+
+class CampaignOptionsSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Campaign
+        fields = [
+            "daily_limit",
+            "stop_on_reply",
+            "stop_on_company_reply",
+            "text_only",
+            "esp_matching",
+            "unsubscribe_option",
+        ]
+        read_only_fields = fields
+
+
+class WindowSerializer(serializers.Serializer):
+    start = serializers.CharField(help_text='"HH:MM", 24-hour, on the 30-minute grid.')
+    end = serializers.CharField(help_text='"HH:MM", 24-hour, on the 30-minute grid.')
+
+
+class DaySerializer(serializers.Serializer):
+    enabled = serializers.BooleanField()
+    start = serializers.CharField(allow_null=True, help_text="null: the default window's.")
+    end = serializers.CharField(allow_null=True, help_text="null: the default window's.")
+
+
+class DaysSerializer(serializers.Serializer):
+    monday = DaySerializer()
+    tuesday = DaySerializer()
+    wednesday = DaySerializer()
+    thursday = DaySerializer()
+    friday = DaySerializer()
+    saturday = DaySerializer()
+    sunday = DaySerializer()
+
+
+class ScheduleSerializer(serializers.Serializer):
+    timezone = serializers.CharField(help_text="An IANA zone from the supported list.")
+    default_window = WindowSerializer()
+    days = DaysSerializer()
+
+    def to_representation(self, instance: Schedule) -> dict[str, Any]:
+        weekly = instance.weekly()
+        return {
+            "timezone": weekly.timezone,
+            "default_window": {
+                "start": windows.format_time(weekly.default.start),
+                "end": windows.format_time(weekly.default.end),
+            },
+            "days": windows.days_to_json(weekly.days),
+        }
+
+
+class CampaignStatsSerializer(serializers.Serializer):
+    """The headline numbers (the index's and update's `stats`)."""
+
+    progress = serializers.IntegerField()
+    sequence_steps = serializers.IntegerField()
+    leads_count = serializers.IntegerField()
+    sent = serializers.IntegerField()
+    contacted = serializers.IntegerField()
+    replies = serializers.IntegerField()
+    reply_rate = serializers.FloatField(help_text="Percentage: replies / contacted.")
+    positive_replies = serializers.IntegerField()
+    positive_reply_rate = serializers.FloatField(help_text="Percentage: positive / contacted.")
+    bounced = serializers.IntegerField()
+    bounce_rate = serializers.FloatField(help_text="Percentage: bounced / sent.")
+
+
+class DailyStatsSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    sent = serializers.IntegerField()
+    replies = serializers.IntegerField()
+
+
+class VariantStatsSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    enabled = serializers.BooleanField()
+    sent = serializers.IntegerField()
+    replies = serializers.IntegerField()
+    reply_rate = serializers.FloatField()
+    positive_replies = serializers.IntegerField()
+    positive_reply_rate = serializers.FloatField()
+
+
+class SequenceStatsSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    step = serializers.IntegerField()
+    variants = VariantStatsSerializer(many=True)
+
+
+class CampaignAnalyticsSerializer(CampaignStatsSerializer):
+    """The headline numbers, 30 daily rows ending today, and the per-variant breakdown."""
+
+    daily = DailyStatsSerializer(many=True)
+    sequences = SequenceStatsSerializer(many=True)
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    """The campaign projection with summary stats. Needs `context["stats"]`: id → stats."""
+
+    options = CampaignOptionsSerializer(source="*", read_only=True)
+    schedule = ScheduleSerializer(read_only=True)
+    stats = serializers.SerializerMethodField()
+    inboxes = CampaignInboxSerializer(many=True, read_only=True)
+
+    stats_serializer: type[serializers.Serializer] = CampaignStatsSerializer
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id",
+            "name",
+            "status",
+            "progress",
+            "options",
+            "schedule",
+            "stats",
+            "inboxes",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(CampaignStatsSerializer)
+    def get_stats(self, campaign: Campaign) -> dict[str, Any]:
+        stats: CampaignStats = self.context["stats"][campaign.pk]
+        return dict(self.stats_serializer(stats).data)
+
+
+class CampaignDetailSerializer(CampaignSerializer):
+    """The campaign projection with full stats: daily rows and the sequence breakdown."""
+
+    stats_serializer = CampaignAnalyticsSerializer
+
+    @extend_schema_field(CampaignAnalyticsSerializer)
+    def get_stats(self, campaign: Campaign) -> dict[str, Any]:
+        return super().get_stats(campaign)
+
+
+class VariantSerializer(serializers.ModelSerializer):
+    """A variant as its own endpoints return it."""
+
+    class Meta:
+        model = Variant
+        fields = ["id", "subject", "body_html", "body_text", "enabled"]
+        read_only_fields = fields
+
+
+class SequenceVariantSerializer(serializers.ModelSerializer):
+    """A variant inside its step: with its letter."""
+
+    class Meta:
+        model = Variant
+        fields = ["id", "letter", "subject", "body_html", "body_text", "enabled"]
+        read_only_fields = fields
+
+
+class SequenceSerializer(serializers.ModelSerializer):
+    """A step. Needs `context["last_step"]`: the last step's delay is null (nothing follows)."""
+
+    delay_days = serializers.SerializerMethodField()
+    variants = SequenceVariantSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Sequence
+        fields = ["id", "step", "delay_days", "variants"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_delay_days(self, sequence: Sequence) -> int | None:
+        return None if sequence.step >= self.context["last_step"] else sequence.delay_days
+
+
+# --- In -------------------------------------------------------------------------------------
+
+
+class CampaignCreateSerializer(serializers.Serializer):
+    name = StrictCharField(max_length=150)
+
+
+class CampaignUpdateSerializer(serializers.Serializer):
+    name = StrictCharField(max_length=150, required=False)
+    status = serializers.ChoiceField(
+        choices=STATUS_CHANGES,
+        required=False,
+        help_text="draft → active, active → paused, paused → active.",
+    )
+    daily_limit = StrictIntegerField(min_value=0, max_value=MAX_DAILY_LIMIT, required=False)
+    stop_on_reply = StrictBooleanField(required=False)
+    stop_on_company_reply = StrictBooleanField(required=False)
+    text_only = StrictBooleanField(required=False)
+    unsubscribe_option = StrictBooleanField(required=False)
+    esp_matching = StrictBooleanField(required=False)
+
+
+@extend_schema_field({"type": "string", "example": "09:00"})
+class GridTimeField(serializers.Field):
+    """A "HH:MM" string in, a time on the 30-minute grid out (ties round up, max 23:30)."""
+
+    default_error_messages = {"invalid": 'Use a 24-hour time, "HH:MM".'}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        try:
+            return windows.snap_to_grid(windows.parse_time(data))
+        except windows.InvalidTime:
+            self.fail("invalid")
+
+    def to_representation(self, value: Any) -> str:
+        return windows.format_time(value)
+
+
+class WindowUpdateSerializer(serializers.Serializer):
+    start = GridTimeField(required=False)
+    end = GridTimeField(required=False)
+
+
+class DayUpdateSerializer(serializers.Serializer):
+    enabled = StrictBooleanField(required=False)
+    start = GridTimeField(required=False, allow_null=True)
+    end = GridTimeField(required=False, allow_null=True)
+
+
+class DaysUpdateSerializer(serializers.Serializer):
+    monday = DayUpdateSerializer(required=False)
+    tuesday = DayUpdateSerializer(required=False)
+    wednesday = DayUpdateSerializer(required=False)
+    thursday = DayUpdateSerializer(required=False)
+    friday = DayUpdateSerializer(required=False)
+    saturday = DayUpdateSerializer(required=False)
+    sunday = DayUpdateSerializer(required=False)
+
+    def to_internal_value(self, data: Any) -> Any:
+        # A misspelt day would otherwise be ignored and the user would think it was set.
+        if isinstance(data, dict):
+            unknown = sorted(str(key) for key in data if key not in windows.DAYS)
+            if unknown:
+                raise serializers.ValidationError(
+                    {key: [f"Not a day; use one of {', '.join(windows.DAYS)}."] for key in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class ScheduleUpdateSerializer(serializers.Serializer):
+    timezone = StrictCharField(required=False, help_text="An IANA zone from the supported list.")
+    default_window = WindowUpdateSerializer(required=False)
+    days = DaysUpdateSerializer(required=False)
+
+    def validate_timezone(self, value: str) -> str:
+        if value not in windows.SUPPORTED_TIMEZONES:
+            raise serializers.ValidationError(
+                f"Unsupported timezone; use one of: {', '.join(windows.SUPPORTED_TIMEZONES)}."
+            )
+        return value
+
+
+class InboxIdsSerializer(serializers.Serializer):
+    inbox_ids = serializers.ListField(
+        child=StrictUUIDField(),
+        min_length=1,
+        max_length=MAX_INBOX_IDS,
+        help_text="One or more inbox ids of this workspace.",
+    )
+
+
+class SequenceCreateSerializer(serializers.Serializer):
+    delay_days = StrictIntegerField(
+        min_value=0, max_value=MAX_DELAY_DAYS, required=False, help_text="Defaults to 3."
+    )
+
+
+class SequenceUpdateSerializer(serializers.Serializer):
+    delay_days = StrictIntegerField(
+        min_value=0,
+        max_value=MAX_DELAY_DAYS,
+        help_text="Days to wait after this step; 0: the next open window.",
+    )
+
+
+class SubjectField(StrictCharField):
+    """One line of text (a subject is an email header), passed on untrimmed so a merge-tag
+    error's offset points into what the client sent; the service trims what it stores."""
+
+    default_error_messages = {"line_break": "A subject is one line: no line breaks."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if not self.allow_blank and not value.strip():
+            self.fail("blank")
+        if "\n" in value or "\r" in value:
+            self.fail("line_break")
+        return value
+
+
+class VariantCreateSerializer(serializers.Serializer):
+    subject = SubjectField(max_length=MAX_SUBJECT_LENGTH, help_text="Required, non-empty.")
+    body_html = StrictCharField(
+        max_length=MAX_BODY_LENGTH, required=False, allow_blank=True, trim_whitespace=False
+    )
+    enabled = StrictBooleanField(required=False, help_text="Defaults to true.")
+
+
+class VariantUpdateSerializer(serializers.Serializer):
+    subject = SubjectField(
+        max_length=MAX_SUBJECT_LENGTH,
+        required=False,
+        allow_blank=True,
+        help_text='Empty on a follow-up: sent as "Re: <step 1 subject>".',
+    )
+    body_html = StrictCharField(
+        max_length=MAX_BODY_LENGTH, required=False, allow_blank=True, trim_whitespace=False
+    )
+    enabled = StrictBooleanField(required=False)
+
+
+@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]})
+class ScalarField(serializers.Field):
+    """A JSON string, number, boolean or null: what a merge-tag value can be."""
+
+    default_error_messages = {"invalid": "A value must be a string, a number, true/false or null."}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if data is not None and not isinstance(data, str | int | float | bool):
+            self.fail("invalid")
+        if isinstance(data, str):
+            _check_text(data)
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+def _check_text(text: str) -> None:
+    """What a CharField refuses in any string: NUL and lone surrogates (not valid UTF-8)."""
+    try:
+        ProhibitNullCharactersValidator()(text)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(error.messages) from None
+    ProhibitSurrogateCharactersValidator()(text)
+
+
+class PreviewRequestSerializer(serializers.Serializer):
+    lead_id = StrictUUIDField(required=False, help_text="A lead of this campaign.")
+    variables = serializers.DictField(
+        child=ScalarField(allow_null=True),
+        required=False,
+        help_text='Values by name, instead of a lead: {"first_name": "Ada", "company": "Acme"}.',
+    )
+    inbox_id = StrictUUIDField(
+        required=False, help_text="An inbox of this workspace, for the sender_* variables."
+    )
+
+    def validate_variables(self, value: dict[str, Any]) -> dict[str, Any]:
+        if len(value) > MAX_PREVIEW_VARIABLES:
+            raise serializers.ValidationError(f"At most {MAX_PREVIEW_VARIABLES} variables.")
+        for key in value:
+            _check_text(key)
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("lead_id" in attrs) == ("variables" in attrs):
+            message = "Provide either `lead_id` or `variables`."
+            raise serializers.ValidationError({"lead_id": [message], "variables": [message]})
+        return attrs
+
+
+class PreviewSerializer(serializers.Serializer):
+    subject = serializers.CharField()
+    body_html = serializers.CharField()
+    body_text = serializers.CharField()
+    missing_variables = serializers.ListField(
+        child=serializers.CharField(),
+        source="missing",
+        help_text="Variables used without a value or a fallback (they render empty).",
+    )

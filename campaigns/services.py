@@ -1,0 +1,476 @@
+"""Campaign authoring: every write on campaigns, schedules, inboxes, sequences and variants.
+
+Each function validates everything before it writes and runs in one transaction, so a
+refused request changes nothing. Writes that touch a campaign's steps or variants lock
+the campaign row first: two concurrent requests cannot pick the same step number or
+variant letter.
+"""
+
+import dataclasses
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import time
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils.timezone import now
+
+from campaigns import html_body, merge_tags, rendering
+from campaigns import schedule as windows
+from campaigns.models import MAX_DELAY_DAYS, Campaign, CampaignInbox, Schedule, Sequence, Variant
+from inboxes.models import Inbox
+from leads.models import Lead
+from reachkit.errors import DomainError, NotFound, ValidationFailed
+from reachkit.models import Workspace
+
+DEFAULT_DELAY_DAYS = 3
+OPTION_FIELDS = (
+    "daily_limit",
+    "stop_on_reply",
+    "stop_on_company_reply",
+    "text_only",
+    "esp_matching",
+    "unsubscribe_option",
+)
+# Which status may follow which. Launching (→ active) also needs the campaign to be ready.
+TRANSITIONS = {
+    Campaign.Status.DRAFT: {Campaign.Status.ACTIVE},
+    Campaign.Status.ACTIVE: {Campaign.Status.PAUSED},
+    Campaign.Status.PAUSED: {Campaign.Status.ACTIVE},
+}
+VARIANT_LETTERS = tuple(chr(code) for code in range(ord("A"), ord("Z") + 1))
+
+
+class InvalidStatusTransition(ValidationFailed):
+    code = "invalid_status_transition"
+    message = "This status change is not allowed."
+
+
+class CampaignNotReady(ValidationFailed):
+    code = "campaign_not_ready"
+    message = "The campaign cannot be launched yet."
+
+
+class LastVariantError(DomainError):
+    code = "cannot_delete_last_variant"
+    message = "A step needs at least one enabled variant: this is its last one."
+
+
+class LastEnabledVariantError(DomainError):
+    code = "cannot_disable_last_variant"
+    message = "A step needs at least one enabled variant: this is its last one."
+
+
+class InvalidMergeTag(ValidationFailed):
+    """`details` maps each bad field to `{"offset": int, "message": str}`."""
+
+    code = "invalid_merge_tag"
+    message = "A merge tag is malformed."
+
+
+class TooManyVariants(DomainError):
+    code = "too_many_variants"
+    message = f"A step has at most {len(VARIANT_LETTERS)} variants (A to Z)."
+
+
+# --- Campaigns ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def campaign_create(*, workspace: Workspace, name: str) -> Campaign:
+    """A draft with the default schedule and an empty first step (one empty variant A)."""
+    campaign = Campaign.objects.create(workspace=workspace, name=name)
+    Schedule.objects.create(
+        campaign=campaign,
+        timezone=windows.DEFAULT_TIMEZONE,
+        start_time=windows.DEFAULT_START,
+        end_time=windows.DEFAULT_END,
+        days=windows.days_to_json(windows.default_days()),
+    )
+    _step_append(campaign, delay_days=DEFAULT_DELAY_DAYS)
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(
+    *,
+    campaign: Campaign,
+    name: str | None = None,
+    status: str | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> Campaign:
+    """Rename, change options and status together, or not at all.
+
+    1. Lock the row, so a concurrent launch and pause cannot both pass their checks.
+    2. Check the status change: an allowed transition, and launch readiness for → active.
+    3. Apply name, options and status; switching `unsubscribe_option` adds the
+       unsubscribe link to every variant body, or removes it from every one.
+    """
+    campaign = _lock(campaign)
+    if status is not None:
+        _check_transition(campaign, status)
+
+    if name is not None:
+        campaign.name = name
+    unsubscribe_before = campaign.unsubscribe_option
+    for key, value in (options or {}).items():
+        if key not in OPTION_FIELDS:
+            raise ValueError(f"not a campaign option: {key}")
+        setattr(campaign, key, value)
+    if status is not None:
+        campaign.status = status
+        campaign.paused_reason = ""
+    campaign.save()
+
+    if campaign.unsubscribe_option != unsubscribe_before:
+        _sync_unsubscribe_links(campaign)
+    return campaign
+
+
+def _sync_unsubscribe_links(campaign: Campaign) -> None:
+    variants = list(Variant.objects.filter(sequence__campaign=campaign))
+    for variant in variants:
+        if campaign.unsubscribe_option:
+            variant.set_body(html_body.ensure_unsubscribe_link(variant.body_html))
+        else:
+            variant.set_body(html_body.remove_unsubscribe_link(variant.body_html))
+        variant.updated_at = now()
+    Variant.objects.bulk_update(variants, ["body_html", "body_text", "updated_at"])
+
+
+def _check_transition(campaign: Campaign, status: str) -> None:
+    if status not in TRANSITIONS.get(Campaign.Status(campaign.status), set()):
+        message = f"A {campaign.status} campaign cannot become {status}."
+        raise InvalidStatusTransition(message, details={"status": [message]})
+    if status == Campaign.Status.ACTIVE:
+        problems = campaign_launch_problems(campaign)
+        if problems:
+            raise CampaignNotReady(details=problems)
+
+
+def campaign_launch_problems(campaign: Campaign) -> dict[str, list[str]]:
+    """What stops the campaign from sending: `{"inboxes": [...], "sequences": [...]}`.
+
+    It needs an attached inbox, a step 1 with an enabled variant that has a subject and
+    a body, and on every later step an enabled variant with a body (an empty follow-up
+    subject is sent as "Re: <first subject>"). Empty when the campaign is ready.
+    """
+    problems: dict[str, list[str]] = {}
+    if not CampaignInbox.objects.filter(campaign=campaign).exists():
+        problems["inboxes"] = ["Attach at least one inbox."]
+
+    steps = list(Sequence.objects.filter(campaign=campaign).prefetch_related("variants"))
+    messages = []
+    if not steps:
+        messages.append("Add a first step.")
+    for step in steps:
+        enabled = [variant for variant in step.variants.all() if variant.enabled]
+        if step.step == 1 and not any(v.has_subject and v.has_body for v in enabled):
+            messages.append("Step 1 needs an enabled variant with a subject and a body.")
+        elif step.step > 1 and not any(v.has_body for v in enabled):
+            messages.append(f"Step {step.step} needs an enabled variant with a body.")
+    if messages:
+        problems["sequences"] = messages
+    return problems
+
+
+def campaign_delete(*, campaign: Campaign) -> None:
+    """Deletes the campaign with everything it owns (the foreign keys cascade)."""
+    campaign.delete()
+
+
+def _lock(campaign: Campaign) -> Campaign:
+    return Campaign.objects.select_for_update().get(pk=campaign.pk)
+
+
+# --- Schedule -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def schedule_update(
+    *,
+    campaign: Campaign,
+    timezone: str | None = None,
+    default_window: Mapping[str, time] | None = None,
+    days: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Schedule:
+    """Change any of timezone, default window and per-day settings; omitted ones stay.
+
+    Times arrive on the grid already. `days` maps a day name to any of `enabled`,
+    `start`, `end` (None: fall back to the default window). Every day's effective
+    window must end after it starts, checked against the result, not the request alone.
+    """
+    schedule = Schedule.objects.select_for_update().get(campaign=campaign)
+    current = schedule.weekly()
+    default = windows.Window(
+        start=(default_window or {}).get("start", current.default.start),
+        end=(default_window or {}).get("end", current.default.end),
+    )
+    new_days = dict(current.days)
+    for name, changes in (days or {}).items():
+        new_days[name] = dataclasses.replace(new_days[name], **changes)
+    weekly = windows.WeeklySchedule(
+        timezone=timezone or current.timezone, default=default, days=new_days
+    )
+
+    bad = weekly.invalid_windows()
+    if bad:
+        details: dict[str, Any] = {}
+        if "default" in bad:
+            details["default_window"] = {"end": ["The end must be after the start."]}
+        day_errors = {
+            name: {"end": ["The end must be after the start (the default window fills gaps)."]}
+            for name in bad
+            if name != "default"
+        }
+        if day_errors:
+            details["days"] = day_errors
+        raise ValidationFailed("A sending window must end after it starts.", details=details)
+
+    schedule.timezone = weekly.timezone
+    schedule.start_time = default.start
+    schedule.end_time = default.end
+    schedule.days = windows.days_to_json(weekly.days)
+    schedule.save()
+    return schedule
+
+
+# --- Inboxes on a campaign ------------------------------------------------------------------
+
+
+def campaign_inboxes(campaign: Campaign) -> list[Inbox]:
+    return list(Inbox.objects.filter(campaigns=campaign).order_by("email"))
+
+
+def _workspace_inboxes(campaign: Campaign, inbox_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """The ids, deduped; NotFound naming them when any is unknown or another workspace's."""
+    wanted = set(inbox_ids)
+    found = set(
+        Inbox.objects.filter(workspace_id=campaign.workspace_id, pk__in=wanted).values_list(
+            "pk", flat=True
+        )
+    )
+    missing = sorted(str(inbox_id) for inbox_id in wanted - found)
+    if missing:
+        raise NotFound(
+            "Inbox not found.", details={"inbox_ids": [f"Unknown inbox: {i}" for i in missing]}
+        )
+    return wanted
+
+
+@transaction.atomic
+def campaign_inboxes_attach(*, campaign: Campaign, inbox_ids: Iterable[uuid.UUID]) -> list[Inbox]:
+    """Attach inboxes; already attached ones stay. Returns the attached set."""
+    campaign = _lock(campaign)
+    wanted = _workspace_inboxes(campaign, inbox_ids)
+    attached = set(
+        CampaignInbox.objects.filter(campaign=campaign).values_list("inbox_id", flat=True)
+    )
+    CampaignInbox.objects.bulk_create(
+        [CampaignInbox(campaign=campaign, inbox_id=i) for i in sorted(wanted - attached)],
+        ignore_conflicts=True,
+    )
+    return campaign_inboxes(campaign)
+
+
+@transaction.atomic
+def campaign_inboxes_detach(*, campaign: Campaign, inbox_ids: Iterable[uuid.UUID]) -> list[Inbox]:
+    """Detach inboxes; ones that were not attached are skipped. Returns the attached set."""
+    campaign = _lock(campaign)
+    wanted = _workspace_inboxes(campaign, inbox_ids)
+    CampaignInbox.objects.filter(campaign=campaign, inbox_id__in=wanted).delete()
+    return campaign_inboxes(campaign)
+
+
+# --- Sequences ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def sequence_create(*, campaign: Campaign, delay_days: int = DEFAULT_DELAY_DAYS) -> Sequence:
+    """A new last step, with one variant A: empty, or the unsubscribe block when that's on."""
+    return _step_append(_lock(campaign), delay_days=delay_days)
+
+
+def _step_append(campaign: Campaign, *, delay_days: int) -> Sequence:
+    if not 0 <= delay_days <= MAX_DELAY_DAYS:
+        raise ValueError(f"delay_days out of range: {delay_days}")
+    last = Sequence.objects.filter(campaign=campaign).aggregate(last=Max("step"))["last"] or 0
+    sequence = Sequence.objects.create(
+        workspace_id=campaign.workspace_id,
+        campaign=campaign,
+        step=last + 1,
+        delay_days=delay_days,
+    )
+    variant = Variant(workspace_id=campaign.workspace_id, sequence=sequence, letter="A")
+    if campaign.unsubscribe_option:
+        variant.set_body(html_body.UNSUBSCRIBE_BLOCK)
+    variant.save()
+    return sequence
+
+
+@transaction.atomic
+def sequence_update(*, sequence: Sequence, delay_days: int) -> Sequence:
+    if not 0 <= delay_days <= MAX_DELAY_DAYS:
+        raise ValueError(f"delay_days out of range: {delay_days}")
+    sequence.delay_days = delay_days
+    sequence.save(update_fields=["delay_days"])
+    return sequence
+
+
+@transaction.atomic
+def sequence_delete(*, sequence: Sequence) -> None:
+    """Delete a step and its variants; later steps move up, so steps stay 1, 2, 3…"""
+    campaign = _lock(sequence.campaign)
+    step = sequence.step
+    sequence.delete()
+    # The unique (campaign, step) constraint is deferred, so shifting many rows in one
+    # statement is fine whatever order the database updates them in.
+    Sequence.objects.filter(campaign=campaign, step__gt=step).update(step=F("step") - 1)
+
+
+def variant_next_letter(sequence: Sequence) -> str:
+    """The first letter, A to Z, that no variant of the step uses."""
+    used = set(Variant.objects.filter(sequence=sequence).values_list("letter", flat=True))
+    for letter in VARIANT_LETTERS:
+        if letter not in used:
+            return letter
+    raise TooManyVariants()
+
+
+def sequence_last_step(campaign_id: uuid.UUID) -> int:
+    return Sequence.objects.filter(campaign_id=campaign_id).aggregate(last=Max("step"))["last"] or 0
+
+
+# --- Variants -------------------------------------------------------------------------------
+
+
+def _check_merge_tags(fields: Mapping[str, str | None]) -> None:
+    """InvalidMergeTag naming every field whose merge tags do not parse."""
+    details = {}
+    for field, text in fields.items():
+        try:
+            merge_tags.validate(text or "")
+        except merge_tags.MergeTagError as error:
+            details[field] = {"offset": error.offset, "message": error.message}
+    if details:
+        first = next(iter(details.values()))
+        raise InvalidMergeTag(f"{first['message']} at offset {first['offset']}.", details=details)
+
+
+def _body(campaign: Campaign, body_html: str) -> str:
+    """Submitted HTML as stored: normalised, with the unsubscribe link when that's on."""
+    html = html_body.normalize_html(body_html)
+    if campaign.unsubscribe_option:
+        html = html_body.ensure_unsubscribe_link(html)
+    # Normalising can join braces that markup or an entity kept apart ("{<b></b>{x",
+    # "&#123;{x"), in the HTML or only in its text: both are rendered, so both must parse.
+    # Such an error's offset points into the stored HTML, or into the text version.
+    _check_merge_tags({"body_html": html})
+    try:
+        merge_tags.validate(html_body.html_to_text(html))
+    except merge_tags.MergeTagError as error:
+        message = f"{error.message} (in the plain-text version)"
+        raise InvalidMergeTag(
+            f"{message} at offset {error.offset}.",
+            details={"body_html": {"offset": error.offset, "message": message}},
+        ) from None
+    return html
+
+
+@transaction.atomic
+def variant_create(
+    *, sequence: Sequence, subject: str, body_html: str = "", enabled: bool = True
+) -> Variant:
+    """A new variant of a step, lettered with the first free letter (A to Z)."""
+    campaign = _lock(sequence.campaign)
+    _check_merge_tags({"subject": subject, "body_html": body_html})
+    variant = Variant(
+        workspace_id=campaign.workspace_id,
+        sequence=sequence,
+        letter=variant_next_letter(sequence),
+        subject=subject.strip(),
+        enabled=enabled,
+    )
+    variant.set_body(_body(campaign, body_html))
+    variant.save()
+    return variant
+
+
+@transaction.atomic
+def variant_update(
+    *,
+    variant: Variant,
+    subject: str | None = None,
+    body_html: str | None = None,
+    enabled: bool | None = None,
+) -> Variant:
+    """Change any of subject, body and enabled; None leaves a field as it is.
+
+    The last enabled variant of a step cannot be disabled. A body loses nothing it needs:
+    with `unsubscribe_option` on, a removed unsubscribe link is put back.
+    """
+    campaign = _lock(variant.sequence.campaign)
+    variant = Variant.objects.select_related("sequence").get(pk=variant.pk)
+    _check_merge_tags(
+        {
+            field: value
+            for field, value in (("subject", subject), ("body_html", body_html))
+            if value is not None
+        }
+    )
+    if enabled is False and variant.enabled and not _other_enabled(variant):
+        raise LastEnabledVariantError(
+            details={"enabled": ["A step needs at least one enabled variant."]}
+        )
+
+    if subject is not None:
+        variant.subject = subject.strip()
+    if body_html is not None:
+        variant.set_body(_body(campaign, body_html))
+    if enabled is not None:
+        variant.enabled = enabled
+    variant.save()
+    return variant
+
+
+@transaction.atomic
+def variant_delete(*, variant: Variant) -> None:
+    """Delete a variant, unless the step would be left without an enabled one."""
+    _lock(variant.sequence.campaign)
+    if not _other_enabled(variant):
+        raise LastVariantError()
+    variant.delete()
+
+
+def _other_enabled(variant: Variant) -> bool:
+    return (
+        Variant.objects.filter(sequence_id=variant.sequence_id, enabled=True)
+        .exclude(pk=variant.pk)
+        .exists()
+    )
+
+
+def variant_preview(
+    *,
+    variant: Variant,
+    lead_id: uuid.UUID | None = None,
+    variables: Mapping[str, object] | None = None,
+    inbox_id: uuid.UUID | None = None,
+) -> rendering.RenderedEmail:
+    """The variant rendered for a lead of its campaign, or for given values.
+
+    NotFound when the lead is not one of this campaign's or the inbox not the workspace's.
+    """
+    campaign = variant.sequence.campaign
+    lead = None
+    if lead_id is not None:
+        lead = Lead.objects.filter(campaign=campaign, pk=lead_id).first()
+        if lead is None:
+            raise NotFound("Lead not found.", details={"lead_id": ["Not a lead of this campaign."]})
+    inbox = None
+    if inbox_id is not None:
+        inbox = Inbox.objects.filter(workspace_id=campaign.workspace_id, pk=inbox_id).first()
+        if inbox is None:
+            raise NotFound("Inbox not found.", details={"inbox_id": ["Unknown inbox."]})
+    return rendering.preview(variant, lead=lead, variables=variables, inbox=inbox)

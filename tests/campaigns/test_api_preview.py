@@ -1,0 +1,139 @@
+"""POST /campaigns/:id/variants/:variant_id/preview: a variant rendered for a lead or values."""
+
+import uuid
+
+import pytest
+
+from campaigns.models import Variant
+from tests.campaigns.factories import CampaignFactory
+from tests.inboxes.factories import InboxFactory
+from tests.leads.factories import LeadFactory
+
+
+@pytest.fixture
+def campaign(alice):
+    return CampaignFactory(workspace=alice.workspace)
+
+
+@pytest.fixture
+def variant(api, campaign):
+    variant = Variant.objects.get(sequence__campaign=campaign, letter="A")
+    response = api.patch(
+        f"/api/v1/campaigns/{campaign.pk}/variants/{variant.pk}",
+        {
+            "subject": "{{SPINTAX|Hi|Hello}} {{first_name}} from {{sender_first_name|us}}",
+            "body_html": "Hi {{first_name|there}},<br>how is {{company}}?"
+            ' <a href="https://x.io/{{company}}">site</a>',
+        },
+        format="json",
+    )
+    assert response.status_code == 200
+    variant.refresh_from_db()
+    return variant
+
+
+def url(campaign, variant) -> str:
+    return f"/api/v1/campaigns/{campaign.pk}/variants/{variant.pk}/preview"
+
+
+def test_preview_for_a_lead_renders_subject_html_and_text(api, campaign, variant):
+    lead = LeadFactory(campaign=campaign, first_name="Ada", variables={"Company": "Acme & Co"})
+
+    response = api.post(url(campaign, variant), {"lead_id": str(lead.pk)}, format="json")
+
+    assert response.status_code == 200
+    data = response.json()["data"]
+    assert set(data) == {"subject", "body_html", "body_text", "missing_variables"}
+    assert data["subject"] in ("Hi Ada from us", "Hello Ada from us")
+    assert "how is Acme &amp; Co?" in data["body_html"]
+    assert "Hi Ada,<br>" in data["body_html"]
+    assert "how is Acme & Co?" in data["body_text"]
+    assert data["missing_variables"] == []
+    again = api.post(url(campaign, variant), {"lead_id": str(lead.pk)}, format="json")
+    assert again.json() == response.json()
+
+
+def test_preview_for_values_reports_the_missing_ones(api, campaign, variant):
+    response = api.post(url(campaign, variant), {"variables": {"firstName": "Bo"}}, format="json")
+    assert response.status_code == 200
+    data = response.json()["data"]
+    assert data["subject"].endswith("Bo from us")
+    assert "how is ?" in data["body_text"]
+    assert data["missing_variables"] == ["company"]
+
+
+def test_preview_accepts_scalar_values(api, campaign, variant):
+    response = api.post(
+        url(campaign, variant),
+        {"variables": {"first_name": 7, "company": True, "x": None, "y": 1.5}},
+        format="json",
+    )
+    assert response.status_code == 200
+    assert "how is True?" in response.json()["data"]["body_text"]
+
+
+def test_preview_fills_the_sender_from_a_chosen_inbox(api, alice, campaign, variant):
+    inbox = InboxFactory(workspace=alice.workspace, first_name="Grace")
+    response = api.post(
+        url(campaign, variant), {"variables": {}, "inbox_id": str(inbox.pk)}, format="json"
+    )
+    assert response.json()["data"]["subject"].endswith("from Grace")
+
+
+def test_preview_changes_nothing(api, campaign, variant):
+    before = Variant.objects.filter(pk=variant.pk).values().get()
+    api.post(url(campaign, variant), {"variables": {"company": "Acme"}}, format="json")
+    assert Variant.objects.filter(pk=variant.pk).values().get() == before
+
+
+def test_a_lead_of_another_campaign_or_workspace_is_404(api, alice, charlie, campaign, variant):
+    elsewhere = LeadFactory(campaign=CampaignFactory(workspace=alice.workspace))
+    foreign = LeadFactory(campaign=CampaignFactory(workspace=charlie.workspace))
+    for lead_id in (elsewhere.pk, foreign.pk, uuid.uuid4()):
+        response = api.post(url(campaign, variant), {"lead_id": str(lead_id)}, format="json")
+        assert response.status_code == 404
+        assert response.json()["code"] == "not_found"
+
+
+def test_an_inbox_of_another_workspace_is_404(api, charlie, campaign, variant):
+    inbox = InboxFactory(workspace=charlie.workspace)
+    response = api.post(
+        url(campaign, variant), {"variables": {}, "inbox_id": str(inbox.pk)}, format="json"
+    )
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"lead_id": str(uuid.uuid4()), "variables": {}},
+        {"lead_id": "nope"},
+        {"lead_id": 5},
+        {"variables": []},
+        {"variables": "first_name=Ada"},
+        {"variables": {"company": {"name": "Acme"}}},
+        {"variables": {"company": ["Acme"]}},
+        {"variables": {f"v{n}": "x" for n in range(201)}},
+        {"variables": {}, "inbox_id": "nope"},
+    ],
+)
+def test_bad_preview_requests_are_422(api, campaign, variant, payload):
+    response = api.post(url(campaign, variant), payload, format="json")
+    assert response.status_code == 422
+    assert response.json()["code"] == "validation_error"
+    assert response.json()["details"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"variables": {"first_name": "\\ud800"}}',
+        '{"variables": {"first_name": "a\\u0000b"}}',
+        '{"variables": {"\\ud800": "x"}}',
+    ],
+)
+def test_values_that_cannot_be_sent_as_utf8_are_422_not_500(api, campaign, variant, raw):
+    response = api.generic("POST", url(campaign, variant), raw, content_type="application/json")
+    assert response.status_code == 422
+    assert set(response.json()["details"]) == {"variables"}
