@@ -41,6 +41,7 @@ def handler500(request: HttpRequest) -> HttpResponse:
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("blocklist.urls")),
+    path("", include("leads.urls")),
     path(
         "schema/",
         SpectacularAPIView.as_view(renderer_classes=[OpenApiJsonRenderer, OpenApiYamlRenderer]),
