@@ -9,9 +9,11 @@ from django.db import IntegrityError, transaction
 from blocklist.models import BlocklistEntry
 from reachkit.emails import email_domain, is_valid_domain, is_valid_email
 from reachkit.errors import ValidationFailed
+from reachkit.lookups import AnyOf
 from reachkit.models import Workspace
 
 MAX_BULK_ENTRIES = 1000
+BlocklistEntry._meta.get_field("value").register_lookup(AnyOf)
 INVALID_ENTRY = "Enter a valid email address, or a domain such as acme.com or @acme.com."
 
 
@@ -48,7 +50,7 @@ def blocklisted_among(*, workspace: Workspace, emails: Iterable[str]) -> set[str
         return set()
     values = addresses | {email_domain(address) for address in addresses}
     blocked = set(
-        BlocklistEntry.objects.filter(workspace=workspace, value__in=values).values_list(
+        BlocklistEntry.objects.filter(workspace=workspace, value__any_of=values).values_list(
             "value", flat=True
         )
     )

@@ -7,6 +7,8 @@ a lead to the campaign between their existence check and the insert.
 """
 
 import json
+import os
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,6 +54,21 @@ class LeadRow:
     search_text: str
     is_blocklisted: bool = False
     provider: str | None = None
+
+
+def ordered_ids(count: int) -> list[uuid.UUID]:
+    """`count` new, increasing lead ids (UUID version 7: a millisecond timestamp, then random
+    bits, counted up within the batch).
+
+    Random (version 4) ids land all over the primary key's index; these append to its end,
+    which makes a large insert cheaper, and keep a batch's input order.
+    """
+    millis = time.time_ns() // 1_000_000
+    random_bits = int.from_bytes(os.urandom(10), "big")
+    rand_a = random_bits >> 68  # 12 bits
+    rand_b = (random_bits & ((1 << 62) - 1)) >> 20 << 20  # room to count up to a million
+    base = (millis << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b
+    return [uuid.UUID(int=base + n) for n in range(count)]
 
 
 def lock_campaign(campaign_id: uuid.UUID) -> None:
@@ -102,39 +119,42 @@ def insert_leads(
     )
 
 
+_COPY_SLICE = 500
+# COPY's text format: backslash, tab, newline and carriage return are escaped (a domain,
+# checked by the email validator, has none of them).
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
 def _copy_leads(
     workspace_id: uuid.UUID, campaign_id: uuid.UUID, rows: Sequence[LeadRow], now: datetime
 ) -> None:
-    status = Lead.Status.UNCONTACTED.value
+    """COPY in text format, each line formatted here (psycopg's per-value adaptation,
+    `write_row`, would cost more than the database's whole insert), and sent a slice at a
+    time: the server inserts one slice while this formats the next."""
     statement = f"COPY {Lead._meta.db_table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN"
+    fixed = f"{workspace_id.hex}\t{campaign_id.hex}"
+    status = Lead.Status.UNCONTACTED.value
     tick = timedelta(microseconds=1)
     dumps = json.dumps
+    escapes = _COPY_ESCAPES
+    null = "\\N"
+    created_at = now
     with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-        write_row = copy.write_row
-        created_at = now
-        for row in rows:
-            write_row(
-                (
-                    row.id,
-                    workspace_id,
-                    campaign_id,
-                    row.email,
-                    row.email_key,
-                    row.domain,
-                    row.first_name,
-                    row.last_name,
-                    dumps(row.variables),
-                    row.search_text,
-                    status,
-                    False,
-                    False,
-                    row.is_blocklisted,
-                    row.provider,
-                    created_at,
-                    created_at,
+        for start in range(0, len(rows), _COPY_SLICE):
+            lines = []
+            for row in rows[start : start + _COPY_SLICE]:
+                stamp = created_at.isoformat()
+                created_at += tick
+                lines.append(
+                    f"{row.id.hex}\t{fixed}\t{row.email.translate(escapes)}\t"
+                    f"{row.email_key.translate(escapes)}\t{row.domain}\t"
+                    f"{row.first_name.translate(escapes)}\t{row.last_name.translate(escapes)}\t"
+                    f"{dumps(row.variables).translate(escapes)}\t"
+                    f"{row.search_text.translate(escapes)}\t"
+                    f"{status}\tf\tf\t{'t' if row.is_blocklisted else 'f'}\t"
+                    f"{row.provider or null}\t{stamp}\t{stamp}\n"
                 )
-            )
-            created_at += tick
+            copy.write("".join(lines))
 
 
 @dataclass(slots=True)

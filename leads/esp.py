@@ -11,9 +11,9 @@ CACHE_TTL = timedelta(days=7)
 FALLBACK_TTL = timedelta(days=1)
 MAX_ATTEMPTS = 4
 RETRY_BASE = timedelta(minutes=1)
-# A task looks up at most this many domains, so its time limit holds even if each one
-# times out (20 x REACHKIT_DNS_TIMEOUT_SECONDS, 5 s by default).
-DOMAINS_PER_TASK = 20
+# A task stops taking new domains after this long and hands the rest to a new task, so it
+# ends well inside its soft time limit (150 s) even when the last look-up times out.
+TASK_BUDGET = timedelta(seconds=90)
 # Leads still without a provider this long after they were added are swept up again.
 PENDING_GRACE = timedelta(minutes=5)
 SWEEP_LIMIT = 1000

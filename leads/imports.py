@@ -10,6 +10,8 @@ come out in batches, each bad row with its line number.
 
 import csv
 import io
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -208,3 +210,40 @@ def _is_utf8(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def read_ahead(batches: Iterator[CsvBatch], depth: int = 2) -> Iterator[CsvBatch]:
+    """Parse the next batches in a thread while the caller writes this one.
+
+    Parsing is Python work and writing mostly waits for the database, so the two overlap.
+    The thread touches no database; its errors are raised here, in the caller.
+    """
+    done = object()
+    stop = threading.Event()
+    ready: queue.Queue[Any] = queue.Queue(maxsize=depth)
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        ready.put(batch, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ready.put(done)
+        except BaseException as error:  # handed to the caller below
+            ready.put(error)
+
+    thread = threading.Thread(target=produce, name="csv-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while (item := ready.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()

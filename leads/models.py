@@ -5,6 +5,7 @@ from django.db.models import Q
 
 from leads.lookups import Matches
 from leads.querysets import DomainProviderQuerySet, LeadQuerySet
+from reachkit.lookups import AnyOf
 
 
 class Lead(models.Model):
@@ -134,3 +135,7 @@ class DomainProvider(models.Model):
 
 # The list's `search`: `search_text__matches=term`.
 Lead._meta.get_field("search_text").register_lookup(Matches)
+# Batches look up thousands of emails and domains at once.
+Lead._meta.get_field("email_key").register_lookup(AnyOf)
+Lead._meta.get_field("domain").register_lookup(AnyOf)
+DomainProvider._meta.get_field("domain").register_lookup(AnyOf)

@@ -1,6 +1,7 @@
 """Leads' rules: adding one or many (`if_exists`), editing, deleting, CSV imports, and
 detecting each lead's mail provider (ESP) from its domain's MX records."""
 
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -15,8 +16,15 @@ from django.utils import timezone
 from blocklist.services import blocklisted_among
 from campaigns.models import Campaign
 from leads import esp
-from leads.bulk import LeadChange, LeadRow, insert_leads, lock_campaign, update_leads
-from leads.imports import CsvLeads
+from leads.bulk import (
+    LeadChange,
+    LeadRow,
+    insert_leads,
+    lock_campaign,
+    ordered_ids,
+    update_leads,
+)
+from leads.imports import CsvLeads, read_ahead
 from leads.inputs import (
     IF_EXISTS_FAIL,
     IF_EXISTS_SKIP,
@@ -33,7 +41,7 @@ from reachkit.mx import OTHER, DnsLookupFailed, provider_for_mx, resolve_mx
 
 LEAD_EXISTS = "A lead with this email already exists in this campaign."
 MAX_BULK_LEADS = 1000
-IMPORT_BATCH_SIZE = 5000
+IMPORT_BATCH_SIZE = 20_000
 
 CREATED = "created"
 UPDATED = "updated"
@@ -92,7 +100,7 @@ def lead_save_many(
     with transaction.atomic():
         lock_campaign(campaign.pk)
         keys = {lead.email_key for lead in leads}
-        existing_rows = Lead.objects.filter(campaign=campaign, email_key__in=keys)
+        existing_rows = Lead.objects.filter(campaign=campaign, email_key__any_of=keys)
         existing = {
             key: _Existing(lead_id, first, last, variables)
             for key, lead_id, first, last, variables in existing_rows.values_list(
@@ -100,13 +108,14 @@ def lead_save_many(
             )
         }
         new: dict[str, LeadRow] = {}
+        ids = iter(ordered_ids(len(leads)))
         for lead in leads:
             key = lead.email_key
             row = new.get(key)
             known = existing.get(key)
             if row is None and known is None:
                 row = LeadRow(
-                    id=uuid.uuid4(),
+                    id=next(ids),
                     email=lead.email,
                     email_key=key,
                     domain=lead.domain,
@@ -305,7 +314,7 @@ def lead_import_csv(
     """
     csv_leads = CsvLeads(stream)
     result = ImportResult()
-    for batch in csv_leads.batches(batch_size):
+    for batch in read_ahead(csv_leads.batches(batch_size)):
         result.rows += len(batch.leads) + len(batch.errors)
         result.errors.extend((line, _message(details)) for line, details in batch.errors)
         saved = lead_save_many(campaign=campaign, leads=batch.leads, if_exists=if_exists)
@@ -325,15 +334,16 @@ def lead_import_csv(
 
 
 def _enqueue_detection(domains: Iterable[str]) -> None:
-    """Once the leads are committed, look their domains up, a few per task."""
+    """Once the leads are committed, look their domains up: one task per batch of leads."""
     from leads.tasks import lead_detect_providers_task
 
-    ordered = sorted(set(domains))
-    for start in range(0, len(ordered), esp.DOMAINS_PER_TASK):
-        chunk = ordered[start : start + esp.DOMAINS_PER_TASK]
+    wanted = sorted(set(domains))
+    if wanted:
         # robust: a broker hiccup must not fail a request whose leads are committed; the
         # periodic sweep picks their domains up.
-        transaction.on_commit(partial(lead_detect_providers_task.delay, domains=chunk), robust=True)
+        transaction.on_commit(
+            partial(lead_detect_providers_task.delay, domains=wanted), robust=True
+        )
 
 
 def lead_detect_providers(*, domains: Sequence[str]) -> None:
@@ -346,7 +356,10 @@ def lead_detect_providers(*, domains: Sequence[str]) -> None:
     3. Ask DNS, store the answer (releasing the claim), then update the pending leads.
        Storing commits before the leads are updated, so a lead committed before another
        worker saw the claim is always covered by the owner's update.
+    4. Past its time budget, hand the remaining domains to a new task: a task stays within
+       its time limit however many domains an import brings.
     """
+    deadline = time.monotonic() + esp.TASK_BUDGET.total_seconds()
     now = timezone.now()
     wanted = sorted({domain.strip().lower() for domain in domains if domain.strip()})
     if not wanted:
@@ -356,9 +369,12 @@ def lead_detect_providers(*, domains: Sequence[str]) -> None:
     )
     fresh = _fresh_providers(wanted, now)
     _apply_providers(fresh)
-    for domain in wanted:
+    for position, domain in enumerate(wanted):
         if domain in fresh:
             continue
+        if time.monotonic() > deadline:
+            _enqueue_detection(wanted[position:])
+            return
         now = timezone.now()
         claimed = (
             DomainProvider.objects.filter(domain=domain)
@@ -373,7 +389,7 @@ def lead_detect_providers(*, domains: Sequence[str]) -> None:
 
 
 def _fresh_providers(domains: Iterable[str], now: datetime) -> dict[str, str]:
-    rows = DomainProvider.objects.filter(domain__in=domains).fresh(now)
+    rows = DomainProvider.objects.filter(domain__any_of=domains).fresh(now)
     return {
         domain: provider for domain, provider in rows.values_list("domain", "provider") if provider
     }
@@ -435,7 +451,7 @@ def _apply_providers(providers: dict[str, str]) -> None:
         by_provider[provider].append(domain)
     now = timezone.now()
     for provider, domains in by_provider.items():
-        Lead.objects.pending_provider().filter(domain__in=domains).update(
+        Lead.objects.pending_provider().filter(domain__any_of=domains).update(
             provider=provider, updated_at=now
         )
 
