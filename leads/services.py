@@ -369,12 +369,14 @@ def lead_detect_providers(*, domains: Sequence[str]) -> None:
     )
     fresh = _fresh_providers(wanted, now)
     _apply_providers(fresh)
+    looked_up = 0
     for position, domain in enumerate(wanted):
         if domain in fresh:
             continue
-        if time.monotonic() > deadline:
+        if looked_up and time.monotonic() > deadline:
             _enqueue_detection(wanted[position:])
             return
+        looked_up += 1
         now = timezone.now()
         claimed = (
             DomainProvider.objects.filter(domain=domain)

@@ -34,7 +34,7 @@ LEAD_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 class LeadViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, WorkspaceViewSet
 ):
-    """A campaign's leads: `/api/v1/campaigns/<campaign_id>/leads`."""
+    # A campaign's leads: /api/v1/campaigns/<campaign_id>/leads (+ /bulk).
 
     queryset = Lead.objects.all()
     serializer_class = LeadSerializer

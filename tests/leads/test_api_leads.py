@@ -610,3 +610,15 @@ def test_index_query_count_does_not_grow_with_the_page(api, campaign):
 
     assert queries({"page_size": 2}) == queries({"page_size": 50}) == queries({"page": 2})
     assert queries({"page_size": 2, "search": "x.com"}) == queries({"page_size": 50, "search": "c"})
+
+
+@pytest.mark.parametrize("suffix", ["", "/bulk"])
+def test_a_body_that_is_not_json_is_400_and_stores_nothing(api, campaign, suffix):
+    response = api.post(
+        f"{leads_url(campaign)}{suffix}",
+        '{"email": "bob@acme.com",',
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_json"
+    assert not Lead.objects.exists()

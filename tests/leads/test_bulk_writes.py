@@ -1,6 +1,9 @@
 """Batch writes (COPY on PostgreSQL): exact values, ordered ids, long look-up lists."""
 
+import threading
+
 import pytest
+from django.db import connection, connections
 
 from leads.bulk import ordered_ids
 from leads.inputs import LeadInput
@@ -58,3 +61,35 @@ def test_any_of_matches_long_lists_and_values_with_newlines(campaign):
     ]
     assert Lead.objects.filter(email_key__any_of=["a@x.com\nb@x.com", "a@x.com"]).count() == 1
     assert not Lead.objects.filter(email_key__any_of=[]).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_batches_on_one_campaign_never_duplicate_an_email(alice):
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers are checked on PostgreSQL")
+    campaign = CampaignFactory(workspace=alice.workspace)
+    emails = [f"u{n}@acme.com" for n in range(300)]
+    start = threading.Barrier(4)
+    results, failures = [], []
+
+    def writer(offset: int) -> None:
+        try:
+            start.wait()
+            batch = [LeadInput(email=email) for email in emails[offset:] + emails[:offset]]
+            results.append(lead_save_many(campaign=campaign, leads=batch))
+        except BaseException as error:  # reported below, on the main thread
+            failures.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer, args=(offset,)) for offset in (0, 75, 150, 225)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    assert Lead.objects.filter(campaign=campaign).count() == 300
+    assert sum(result.count("created") for result in results) == 300
+    assert sum(result.count("failed") for result in results) == 900

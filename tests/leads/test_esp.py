@@ -293,3 +293,23 @@ def test_the_sweep_is_registered_with_celery_beat(db):
     assert task.task == "leads.detect_providers_due"
     assert task.enabled
     assert task.interval.every == 60
+
+
+def test_a_task_past_its_time_budget_hands_the_rest_to_a_new_task(
+    campaign, dns_zone, monkeypatch, django_capture_on_commit_callbacks
+):
+    for domain in ("a.com", "b.com", "c.com"):
+        dns_zone.add_mx(domain, "aspmx.l.google.com")
+    add_leads(campaign, "x@a.com", "x@b.com", "x@c.com")
+    monkeypatch.setattr(esp, "TASK_BUDGET", timedelta(0))
+
+    with django_capture_on_commit_callbacks(execute=True) as handed_on:
+        lead_detect_providers_task.delay(domains=["a.com", "b.com", "c.com"])
+
+    # Each task looked one domain up (it always makes progress) and passed the rest on.
+    assert [callback.keywords["domains"] for callback in handed_on] == [
+        ["b.com", "c.com"],
+        ["c.com"],
+    ]
+    assert dns_zone.queries == {"a.com": 1, "b.com": 1, "c.com": 1}
+    assert set(providers().values()) == {"google"}
