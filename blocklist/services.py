@@ -1,5 +1,6 @@
 """The blocklist's rules: what an entry is, adding, removing, and the sender's check."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -8,9 +9,11 @@ from django.db import IntegrityError, transaction
 from blocklist.models import BlocklistEntry
 from reachkit.emails import email_domain, is_valid_domain, is_valid_email
 from reachkit.errors import ValidationFailed
+from reachkit.lookups import AnyOf
 from reachkit.models import Workspace
 
 MAX_BULK_ENTRIES = 1000
+BlocklistEntry._meta.get_field("value").register_lookup(AnyOf)
 INVALID_ENTRY = "Enter a valid email address, or a domain such as acme.com or @acme.com."
 
 
@@ -35,6 +38,27 @@ def blocklist_match(*, workspace: Workspace, email: str) -> BlocklistEntry | Non
     entries = list(_matching(workspace, email))
     entries.sort(key=lambda entry: entry.kind != BlocklistEntry.Kind.EMAIL)
     return entries[0] if entries else None
+
+
+def blocklisted_among(*, workspace: Workspace, emails: Iterable[str]) -> set[str]:
+    """The addresses (lower-cased) blocked by their own entry or their domain's: one query.
+
+    For imports: a thousand addresses cost one indexed look-up, not a thousand.
+    """
+    addresses = {email.strip().lower() for email in emails}
+    if not addresses:
+        return set()
+    values = addresses | {email_domain(address) for address in addresses}
+    blocked = set(
+        BlocklistEntry.objects.filter(workspace=workspace, value__any_of=values).values_list(
+            "value", flat=True
+        )
+    )
+    if not blocked:
+        return set()
+    return {
+        address for address in addresses if address in blocked or email_domain(address) in blocked
+    }
 
 
 def _matching(workspace: Workspace, email: str) -> Any:

@@ -201,7 +201,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # The beat schedule, registered into django-celery-beat by `migrate` (reachkit/periodic.py).
-PERIODIC_TASKS: list[dict[str, object]] = []
+PERIODIC_TASKS: list[dict[str, object]] = [
+    # Leads whose ESP detection task was lost (a worker restart) get detected anyway.
+    {"name": "detect lead providers", "task": "leads.detect_providers_due", "every_seconds": 60},
+]
 
 # --- Cache (throttling) -----------------------------------------------------------------
 

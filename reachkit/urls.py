@@ -43,6 +43,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("blocklist.urls")),
     path("", include("inboxes.urls")),
     path("", include("campaigns.urls")),
+    path("", include("leads.urls")),
     path(
         "schema/",
         SpectacularAPIView.as_view(renderer_classes=[OpenApiJsonRenderer, OpenApiYamlRenderer]),

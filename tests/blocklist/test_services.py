@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 
 from blocklist.models import BlocklistEntry
-from blocklist.services import blocklist_contains
+from blocklist.services import blocklist_contains, blocklisted_among
 from tests.reachkit.factories import WorkspaceFactory
 
 
@@ -60,3 +60,19 @@ def test_uses_the_unique_index_on_postgresql(workspace):
     plan = queryset.explain()
     assert "Index" in plan, plan
     assert "Seq Scan" not in plan, plan
+
+
+def test_blocklisted_among_finds_addresses_and_domains_in_one_query(
+    workspace, django_assert_num_queries
+):
+    block(workspace, "bob@acme.com", "globex.com")
+    block(WorkspaceFactory(), "ann@initech.com")
+    emails = ["Bob@ACME.com", "ann@acme.com", "eve@globex.com", "ann@initech.com"]
+    with django_assert_num_queries(1):
+        blocked = blocklisted_among(workspace=workspace, emails=emails)
+    assert blocked == {"bob@acme.com", "eve@globex.com"}
+
+
+def test_blocklisted_among_nothing_is_no_query(workspace, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert blocklisted_among(workspace=workspace, emails=[]) == set()

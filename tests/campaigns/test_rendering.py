@@ -52,7 +52,9 @@ def test_the_sending_inbox_gives_the_sender_variables(lead):
 
 
 def test_an_empty_built_in_leaves_the_name_to_a_variable_or_missing(db):
-    lead = LeadFactory(email="x@acme.com", variables={"lastName": "From variables"})
+    lead = LeadFactory(
+        email="x@acme.com", first_name="", last_name="", variables={"lastName": "From variables"}
+    )
     values = lead_variables(lead)
     assert "first_name" not in values
     assert values["last_name"] == "From variables"

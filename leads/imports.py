@@ -1,0 +1,249 @@
+"""Reading leads from the CSV files people export from CRMs and spreadsheets.
+
+UTF-8 with or without a byte-order mark; commas, semicolons or tabs, whichever the header
+line uses most; a header row whose `email`, `first_name` and `last_name` columns may be
+spelled the usual ways ("E-mail", "Email Address", "First Name", "firstname", …); every
+other named column becomes a variable under its normal name ("Company Name" →
+`company_name`). Empty cells are "not given". Rows are checked with the API's rules and
+come out in batches, each bad row with its line number.
+"""
+
+import csv
+import io
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from leads.inputs import (
+    INVALID_EMAIL,
+    MAX_NAME_LENGTH,
+    MAX_VARIABLE_NAME_LENGTH,
+    MAX_VARIABLE_VALUE_LENGTH,
+    MAX_VARIABLES,
+    REQUIRED,
+    LeadInput,
+    RuleBroken,
+    Scalar,
+    normalize_email,
+)
+from leads.variables import normalize_variable_name
+
+EMAIL = "email"
+FIRST_NAME = "first_name"
+LAST_NAME = "last_name"
+# Header spellings, in their normal form (normalize_variable_name), of the lead's own fields.
+FIELD_ALIASES = {
+    EMAIL: {"email", "e_mail", "email_address", "e_mail_address", "mail", "emailaddress"},
+    FIRST_NAME: {"first_name", "firstname", "first", "given_name", "forename"},
+    LAST_NAME: {"last_name", "lastname", "last", "surname", "family_name"},
+}
+_FIELD_OF = {alias: name for name, aliases in FIELD_ALIASES.items() for alias in aliases}
+DELIMITERS = (",", ";", "\t")
+# Raise the csv module's 128 KiB cell cap: a variable may hold 5,000 characters, and a
+# longer cell must be reported as too long, not crash the import.
+csv.field_size_limit(1024 * 1024)
+
+
+class ImportRefused(Exception):
+    """The file cannot be imported at all (no email column, ambiguous columns, …)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class CsvBatch:
+    leads: list[LeadInput] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)  # the line each lead starts on
+    errors: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.leads) + len(self.errors)
+
+
+def sniff_delimiter(header: str) -> str:
+    """The delimiter the header line uses most, outside quotes; a comma when in doubt."""
+    counts = dict.fromkeys(DELIMITERS, 0)
+    quoted = False
+    for char in header:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in counts:
+            counts[char] += 1
+    best = max(DELIMITERS, key=lambda delimiter: counts[delimiter])
+    return best if counts[best] else ","
+
+
+class CsvLeads:
+    """A CSV stream of leads. Reading the header may raise ImportRefused."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        # surrogateescape: a row that is not UTF-8 is reported as a bad row, not a crash.
+        self._text = io.TextIOWrapper(
+            stream, encoding="utf-8-sig", errors="surrogateescape", newline=""
+        )
+        header_line = self._text.readline()
+        if not header_line.strip():
+            raise ImportRefused("The file is empty: the first line must name the columns.")
+        self.delimiter = sniff_delimiter(header_line)
+        header = next(csv.reader([header_line], delimiter=self.delimiter))
+        self.columns = len(header)
+        self._map_header(header)
+
+    def _map_header(self, header: list[str]) -> None:
+        self.fields: dict[str, int] = {}
+        self.variables: list[tuple[int, str]] = []
+        seen: dict[str, str] = {}
+        for index, title in enumerate(header):
+            if not _is_utf8(title):
+                raise ImportRefused("The file is not UTF-8: save it as CSV UTF-8 and try again.")
+            name = normalize_variable_name(title)
+            if not name:
+                continue  # an unnamed column (often a trailing delimiter): nothing to keep
+            target = _FIELD_OF.get(name, name)
+            if target in seen:
+                raise ImportRefused(
+                    f'Columns "{seen[target]}" and "{title.strip()}" are both {target}.'
+                )
+            seen[target] = title.strip()
+            if target in FIELD_ALIASES:
+                self.fields[target] = index
+            elif len(title.strip()) > MAX_VARIABLE_NAME_LENGTH:
+                raise ImportRefused(
+                    f'Column "{title.strip()[:20]}…" has a name longer than '
+                    f"{MAX_VARIABLE_NAME_LENGTH} characters."
+                )
+            else:
+                self.variables.append((index, name))
+        if EMAIL not in self.fields:
+            raise ImportRefused(
+                "No email column: the header needs one named Email, E-mail or Email Address."
+            )
+        if len(self.variables) > MAX_VARIABLES:
+            raise ImportRefused(
+                f"At most {MAX_VARIABLES} variable columns, the file has {len(self.variables)}."
+            )
+
+    def batches(self, size: int) -> Iterator[CsvBatch]:
+        """Rows in batches of `size` (good and bad together); blank lines are skipped."""
+        batch = CsvBatch()
+        for line, row in self._rows():
+            try:
+                batch.leads.append(self._lead(row))
+                batch.lines.append(line)
+            except RuleBroken as error:
+                batch.errors.append((line, {"non_field_errors": error.messages}))
+            except _BadCell as error:
+                batch.errors.append((line, {error.name: error.messages}))
+            if len(batch) >= size:
+                yield batch
+                batch = CsvBatch()
+        if len(batch):
+            yield batch
+
+    def _rows(self) -> Iterator[tuple[int, list[str]]]:
+        reader = csv.reader(self._text, delimiter=self.delimiter)
+        last_line = 1  # the header
+        for row in reader:
+            line = last_line + 1
+            last_line = 1 + reader.line_num
+            if any(row):
+                yield line, row
+
+    def _lead(self, row: list[str]) -> LeadInput:
+        if len(row) > self.columns and any(cell.strip() for cell in row[self.columns :]):
+            raise RuleBroken(f"{len(row)} fields, but the header has {self.columns} columns.")
+        if not _is_utf8("".join(row)):
+            raise RuleBroken("Not valid UTF-8: save the file as CSV UTF-8.")
+        width = len(row)
+        fields = self.fields
+        email_cell = row[fields[EMAIL]].strip() if fields[EMAIL] < width else ""
+        if not email_cell:
+            raise _BadCell(EMAIL, REQUIRED)
+        try:
+            email = normalize_email(email_cell)
+        except RuleBroken:
+            raise _BadCell(EMAIL, INVALID_EMAIL) from None
+        names: dict[str, str | None] = {FIRST_NAME: None, LAST_NAME: None}
+        for name in (FIRST_NAME, LAST_NAME):
+            index = fields.get(name)
+            if index is not None and index < width:
+                cell = row[index].strip()
+                if len(cell) > MAX_NAME_LENGTH:
+                    raise _BadCell(
+                        name, f"Ensure this field has no more than {MAX_NAME_LENGTH} characters."
+                    )
+                names[name] = cell or None
+        variables: dict[str, Scalar] = {}
+        for index, name in self.variables:
+            if index < width:
+                cell = row[index].strip()
+                if cell:
+                    if len(cell) > MAX_VARIABLE_VALUE_LENGTH:
+                        raise _BadCell(
+                            "variables",
+                            f'Variable "{name}" is longer than '
+                            f"{MAX_VARIABLE_VALUE_LENGTH:,} characters.",
+                        )
+                    variables[name] = cell
+        return LeadInput(
+            email=email,
+            first_name=names[FIRST_NAME],
+            last_name=names[LAST_NAME],
+            variables=variables,
+        )
+
+
+class _BadCell(Exception):
+    def __init__(self, name: str, *messages: str) -> None:
+        super().__init__(name, *messages)
+        self.name = name
+        self.messages = list(messages)
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def read_ahead(batches: Iterator[CsvBatch], depth: int = 2) -> Iterator[CsvBatch]:
+    """Parse the next batches in a thread while the caller writes this one.
+
+    Parsing is Python work and writing mostly waits for the database, so the two overlap.
+    The thread touches no database; its errors are raised here, in the caller.
+    """
+    done = object()
+    stop = threading.Event()
+    ready: queue.Queue[Any] = queue.Queue(maxsize=depth)
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        ready.put(batch, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ready.put(done)
+        except BaseException as error:  # handed to the caller below
+            ready.put(error)
+
+    thread = threading.Thread(target=produce, name="csv-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while (item := ready.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()

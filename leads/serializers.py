@@ -1,0 +1,140 @@
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from leads.inputs import (
+    BLANK,
+    IF_EXISTS_CHOICES,
+    IF_EXISTS_FAIL,
+    MAX_NAME_LENGTH,
+    RuleBroken,
+    clean_variables,
+    normalize_email,
+)
+from leads.models import Lead
+from leads.services import MAX_BULK_LEADS
+from reachkit.api.fields import StrictCharField
+
+VARIABLES_SCHEMA = {
+    "type": "object",
+    "additionalProperties": {
+        "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}],
+        "nullable": True,
+    },
+    "description": (
+        "Merge-tag values: scalars only, at most 100, names of at most 64 characters "
+        "(stored in their normal form: `First Name` → `first_name`), values of at most "
+        "5,000 characters."
+    ),
+    "example": {"company": "Acme", "role": "VP Sales"},
+}
+
+
+@extend_schema_field(VARIABLES_SCHEMA)
+class VariablesField(serializers.Field):
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        try:
+            return clean_variables(data)
+        except RuleBroken as error:
+            raise serializers.ValidationError(error.messages) from None
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    variables = VariablesField()
+    is_blocklisted = serializers.BooleanField(
+        help_text="The address, or its domain, was on the blocklist when the lead was saved: "
+        "it is never sent to."
+    )
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            "email",
+            "first_name",
+            "last_name",
+            "status",
+            "is_bounced",
+            "is_unsubscribed",
+            "is_blocklisted",
+            "provider",
+            "variables",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class LeadNamesSerializer(serializers.Serializer):
+    first_name = StrictCharField(required=False, allow_blank=True, max_length=MAX_NAME_LENGTH)
+    last_name = StrictCharField(required=False, allow_blank=True, max_length=MAX_NAME_LENGTH)
+    variables = VariablesField(required=False)
+
+
+class LeadInputSerializer(LeadNamesSerializer):
+    email = StrictCharField(help_text="Trimmed; the domain is lower-cased.")
+
+    def validate_email(self, value: str) -> str:
+        if not value.strip():
+            raise serializers.ValidationError(BLANK)
+        try:
+            return normalize_email(value)
+        except RuleBroken as error:
+            raise serializers.ValidationError(error.messages) from None
+
+
+class LeadCreateSerializer(LeadInputSerializer):
+    if_exists = serializers.ChoiceField(
+        choices=IF_EXISTS_CHOICES,
+        default=IF_EXISTS_FAIL,
+        help_text="When the campaign has a lead with this email (any case): fail (409), "
+        "skip (200, unchanged) or update (200, names replaced, variables merged).",
+    )
+
+
+class LeadUpdateSerializer(LeadNamesSerializer):
+    """PATCH: names, and `variables`, which replaces the lead's whole object."""
+
+
+class _BulkLeadsField(serializers.ListField):
+    """The list only: each lead is checked by the service, so one bad lead is one error."""
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        if not isinstance(data, list):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        if not data:
+            self.fail("empty")
+        if len(data) > MAX_BULK_LEADS:
+            self.fail("max_length", max_length=MAX_BULK_LEADS)
+        return data
+
+
+class LeadBulkSerializer(serializers.Serializer):
+    leads = _BulkLeadsField(
+        child=LeadInputSerializer(),
+        allow_empty=False,
+        max_length=MAX_BULK_LEADS,
+        help_text=f"1 to {MAX_BULK_LEADS:,} leads, each checked alone.",
+    )
+    if_exists = serializers.ChoiceField(
+        choices=IF_EXISTS_CHOICES,
+        default=IF_EXISTS_FAIL,
+        help_text="Per lead, as in a single create; a duplicate under `fail` is an error.",
+    )
+
+
+class LeadBulkErrorSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The position of the lead in `leads`, from 0.")
+    details = serializers.DictField(help_text="Field → messages; `id` of the existing lead.")
+
+
+class LeadBulkResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    # Named like Serializer.errors: DRF moves declared fields off the class (see blocklist).
+    errors = LeadBulkErrorSerializer(many=True)  # type: ignore[assignment]
