@@ -16,7 +16,7 @@ import contextlib
 import smtplib
 import socket
 import ssl
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,10 +56,15 @@ class ImapFolders:
 
 
 class ConnectionCheckFailed(Exception):
-    """A check failed; `message` is what the person who added the inbox reads."""
+    """A check failed; `message` is what the person who added the inbox reads.
 
-    def __init__(self, message: str) -> None:
+    `authentication` is true when the server refused the credentials (as opposed to a
+    network or protocol problem): the sender stops using the inbox instead of retrying.
+    """
+
+    def __init__(self, message: str, *, authentication: bool = False) -> None:
         self.message = message
+        self.authentication = authentication
         super().__init__(message)
 
 
@@ -76,7 +81,41 @@ def tls_context() -> ssl.SSLContext:
 
 def check_smtp(server: ServerSettings, *, timeout: float) -> None:
     """EHLO, STARTTLS or implicit TLS as configured, AUTH; raises ConnectionCheckFailed."""
-    client: smtplib.SMTP | None = None
+    with smtp_session(server, timeout=timeout):
+        pass
+
+
+@contextlib.contextmanager
+def smtp_session(server: ServerSettings, *, timeout: float) -> Iterator[smtplib.SMTP]:
+    """A logged-in SMTP client for the body of the `with`, closed (QUIT) afterwards.
+
+    Logging in raises ConnectionCheckFailed; what the body raises passes through as is.
+    """
+    client = smtp_login(server, timeout=timeout)
+    try:
+        yield client
+    finally:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            client.quit()
+        client.close()
+
+
+def smtp_login(server: ServerSettings, *, timeout: float) -> smtplib.SMTP:
+    """Connect, EHLO, STARTTLS or implicit TLS as configured, AUTH: a logged-in client."""
+    opened: list[smtplib.SMTP] = []
+    try:
+        return _smtp_login_steps(server, timeout, opened)
+    except BaseException:
+        # After a failure, hang up without QUIT: a stalled server would cost another timeout.
+        for client in opened:
+            client.close()
+        raise
+
+
+def _smtp_login_steps(
+    server: ServerSettings, timeout: float, opened: list[smtplib.SMTP]
+) -> smtplib.SMTP:
+    client: smtplib.SMTP
     stage = "connection"
     try:
         if server.security == SSL:
@@ -85,6 +124,7 @@ def check_smtp(server: ServerSettings, *, timeout: float) -> None:
             )
         else:
             client = smtplib.SMTP(server.host, server.port, timeout=timeout)
+        opened.append(client)
         client.ehlo()
         if server.security == STARTTLS:
             stage = "STARTTLS"
@@ -102,14 +142,14 @@ def check_smtp(server: ServerSettings, *, timeout: float) -> None:
                 + (" (try security starttls or ssl)" if server.security == NONE else "")
             )
         _smtp_login(client, server.username, server.password)
-        with contextlib.suppress(smtplib.SMTPException, OSError):
-            client.quit()
+        return client
     except ConnectionCheckFailed:
         raise
     except smtplib.SMTPAuthenticationError as error:
         raise ConnectionCheckFailed(
             "SMTP login failed: authentication failed"
-            + _quoted(error.smtp_code, error.smtp_error, server.password)
+            + _quoted(error.smtp_code, error.smtp_error, server.password),
+            authentication=True,
         ) from None
     except smtplib.SMTPServerDisconnected as error:
         # smtplib reports a read that timed out as a disconnection.
@@ -133,10 +173,6 @@ def check_smtp(server: ServerSettings, *, timeout: float) -> None:
         raise ConnectionCheckFailed(
             f"SMTP {stage} failed: {_network_problem(error, server, timeout)}"
         ) from None
-    finally:
-        # After a failure, hang up without QUIT: a stalled server would cost another timeout.
-        if client is not None:
-            client.close()
 
 
 def _smtp_login(client: smtplib.SMTP, username: str, password: str) -> None:
@@ -161,60 +197,92 @@ def _smtp_login(client: smtplib.SMTP, username: str, password: str) -> None:
 
 def check_imap(server: ServerSettings, *, timeout: float) -> ImapFolders:
     """LOGIN, SELECT INBOX, find Sent and Junk; raises ConnectionCheckFailed."""
-    client: IMAPClient | None = None
-    stage = "connection"
+    with imap_session(server, timeout=timeout) as client:
+        stage = ["SELECT INBOX"]
+        with _imap_errors(server, timeout, stage):
+            client.select_folder("INBOX", readonly=True)
+            stage[0] = "folder listing"
+            return special_use_folders(client.list_folders())
+
+
+@contextlib.contextmanager
+def imap_session(server: ServerSettings, *, timeout: float) -> Iterator[IMAPClient]:
+    """A logged-in IMAP client for the body of the `with`, logged out afterwards.
+
+    Logging in raises ConnectionCheckFailed; what the body raises passes through as is.
+    """
+    client = imap_login(server, timeout=timeout)
     try:
-        client = IMAPClient(
-            server.host,
-            server.port,
-            ssl=server.security == SSL,
-            ssl_context=tls_context() if server.security == SSL else None,
-            timeout=timeout,
-        )
-        if server.security == STARTTLS:
-            stage = "STARTTLS"
-            if not client.has_capability("STARTTLS"):
-                raise ConnectionCheckFailed(
-                    "IMAP STARTTLS failed: the server does not offer STARTTLS "
-                    "(try security ssl, or none)"
-                )
-            client.starttls(tls_context())
-        stage = "login"
-        if server.security == NONE and client.has_capability("LOGINDISABLED"):
-            raise ConnectionCheckFailed(
-                "IMAP login failed: the server refuses logins without TLS "
-                "(try security starttls or ssl)"
-            )
-        _imap_login(client, server.username, server.password)
-        stage = "SELECT INBOX"
-        client.select_folder("INBOX", readonly=True)
-        stage = "folder listing"
-        folders = special_use_folders(client.list_folders())
+        yield client
+    finally:
         with contextlib.suppress(IMAPClientError, OSError):
             client.logout()
-        return folders
+        with contextlib.suppress(OSError):
+            client.shutdown()
+
+
+def imap_login(server: ServerSettings, *, timeout: float) -> IMAPClient:
+    """Connect, STARTTLS or implicit TLS as configured, LOGIN: a logged-in client."""
+    opened: list[IMAPClient] = []
+    stage = ["connection"]
+    try:
+        with _imap_errors(server, timeout, stage):
+            client = IMAPClient(
+                server.host,
+                server.port,
+                ssl=server.security == SSL,
+                ssl_context=tls_context() if server.security == SSL else None,
+                timeout=timeout,
+            )
+            opened.append(client)
+            if server.security == STARTTLS:
+                stage[0] = "STARTTLS"
+                if not client.has_capability("STARTTLS"):
+                    raise ConnectionCheckFailed(
+                        "IMAP STARTTLS failed: the server does not offer STARTTLS "
+                        "(try security ssl, or none)"
+                    )
+                client.starttls(tls_context())
+            stage[0] = "login"
+            if server.security == NONE and client.has_capability("LOGINDISABLED"):
+                raise ConnectionCheckFailed(
+                    "IMAP login failed: the server refuses logins without TLS "
+                    "(try security starttls or ssl)"
+                )
+            _imap_login(client, server.username, server.password)
+            return client
+    except BaseException:
+        # After a failure, hang up without LOGOUT: a stalled server would cost another timeout.
+        for opened_client in opened:
+            with contextlib.suppress(OSError):
+                opened_client.shutdown()
+        raise
+
+
+@contextlib.contextmanager
+def _imap_errors(server: ServerSettings, timeout: float, stage: list[str]) -> Iterator[None]:
+    """IMAP and network errors as ConnectionCheckFailed, naming the stage (`stage[0]`)."""
+    try:
+        yield
     except ConnectionCheckFailed:
         raise
     except LoginError:
-        raise ConnectionCheckFailed("IMAP login failed: authentication failed") from None
+        raise ConnectionCheckFailed(
+            "IMAP login failed: authentication failed", authentication=True
+        ) from None
     except IMAPClientAbortError:
         raise ConnectionCheckFailed(
-            f"IMAP {stage} failed: {server.host}:{server.port} closed the connection"
+            f"IMAP {stage[0]} failed: {server.host}:{server.port} closed the connection"
             + _wrong_port_hint(server)
         ) from None
     except IMAPClientError as error:
         raise ConnectionCheckFailed(
-            f"IMAP {stage} failed: the server answered: {_clean(str(error), server.password)}"
+            f"IMAP {stage[0]} failed: the server answered: {_clean(str(error), server.password)}"
         ) from None
     except (OSError, UnicodeError) as error:
         raise ConnectionCheckFailed(
-            f"IMAP {stage} failed: {_network_problem(error, server, timeout)}"
+            f"IMAP {stage[0]} failed: {_network_problem(error, server, timeout)}"
         ) from None
-    finally:
-        # After a failure, hang up without LOGOUT: a stalled server would cost another timeout.
-        if client is not None:
-            with contextlib.suppress(OSError):
-                client.shutdown()
 
 
 def _imap_login(client: IMAPClient, username: str, password: str) -> None:
