@@ -163,3 +163,101 @@ class Variant(models.Model):
         """Store normalised HTML (or None) with its derived plain-text version."""
         self.body_html = body_html
         self.body_text = None if body_html is None else html_body.html_to_text(body_html)
+
+
+class Send(models.Model):
+    """One email of a campaign's sequence to one lead: the outbox row.
+
+    The row exists before the SMTP conversation does. `claimed` rows belong to a sender;
+    `attempted_at` is set just before the SMTP transaction starts, so a claim whose sender
+    died without it is safely sent again, and one with it is `unknown` until reconciled
+    against the inbox's Sent folder. A lead gets each step at most once (unique lead, step).
+    """
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled"  # waiting for `due_at` (a retry after a temporary failure)
+        CLAIMED = "claimed"  # taken by a sender: rendering and SMTP under way
+        SENT = "sent"
+        FAILED = "failed"
+        BOUNCED = "bounced"
+        UNKNOWN = "unknown"  # the connection broke after DATA: reconciled, never resent blindly
+        SKIPPED = "skipped"  # a stop rule held it back; `skip_reason` says which
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="sends")
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="sends")
+    step = models.PositiveSmallIntegerField()
+    # Steps and variants can be deleted after the fact; the history keeps its numbers.
+    sequence = models.ForeignKey(
+        Sequence, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    variant = models.ForeignKey(
+        Variant, on_delete=models.SET_NULL, null=True, blank=True, related_name="sends"
+    )
+    # Deleting an inbox keeps its sent history: the row keeps the address it went from.
+    inbox = models.ForeignKey(
+        "inboxes.Inbox", on_delete=models.SET_NULL, null=True, blank=True, related_name="sends"
+    )
+    from_email = models.CharField(max_length=254, blank=True, default="")
+    to_email = models.CharField(max_length=254)
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    due_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=100, blank=True, default="")
+    attempted_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    message_id = models.CharField(max_length=255, unique=True)
+    subject = models.TextField(blank=True, default="")
+    smtp_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    smtp_response = models.TextField(blank=True, default="")
+    skip_reason = models.CharField(max_length=32, blank=True, default="")
+    # The lead's reply, attributed to the last email it got before replying.
+    replied_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "step"], name="send_unique_lead_step"),
+        ]
+        indexes = [
+            # Retries due: the scheduler's first queue.
+            models.Index(
+                fields=["campaign", "due_at"],
+                condition=models.Q(status="scheduled"),
+                name="send_retry_due",
+            ),
+            # Stale claims and unknown outcomes to recover and reconcile.
+            models.Index(
+                fields=["status", "claimed_at"],
+                condition=models.Q(status__in=["claimed", "unknown"]),
+                name="send_in_flight",
+            ),
+            # Daily caps: per campaign (its timezone's day) and per inbox (the UTC day).
+            models.Index(fields=["campaign", "claimed_at"], name="send_campaign_claimed"),
+            models.Index(fields=["inbox", "claimed_at"], name="send_inbox_claimed"),
+            # Analytics: sent per day, per variant.
+            models.Index(fields=["campaign", "sent_at"], name="send_campaign_sent"),
+            models.Index(fields=["variant", "status"], name="send_variant_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"step {self.step} to {self.to_email} ({self.status})"
+
+
+class InboxPace(models.Model):
+    """When an inbox may send its next campaign email: the randomised gap between sends.
+
+    The row is also the inbox's lock while a scheduler hands it work (SELECT … FOR UPDATE
+    SKIP LOCKED), so concurrent schedulers never put one inbox over its gap or its cap.
+    """
+
+    inbox = models.OneToOneField(
+        "inboxes.Inbox", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    next_send_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"pace of {self.inbox_id}"

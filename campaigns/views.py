@@ -1,6 +1,10 @@
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
@@ -8,7 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from campaigns import analytics, services
+from campaigns import analytics, services, unsubscribe
 from campaigns.filters import CampaignFilterSet
 from campaigns.models import Campaign, Sequence, Variant
 from campaigns.serializers import (
@@ -31,6 +35,7 @@ from campaigns.serializers import (
     VariantUpdateSerializer,
 )
 from inboxes.models import Inbox
+from leads.models import Lead
 from reachkit.api.viewsets import UUID_PATTERN, WorkspaceViewSet
 from reachkit.errors import NotFound
 
@@ -233,3 +238,30 @@ class VariantViewSet(CampaignChildViewSet):
 
 
 CAMPAIGN_PREFIX = rf"campaigns/(?P<campaign_id>{UUID_PATTERN})"
+
+
+# --- The public unsubscribe page (no API key: the signed token is the credential) -------------
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe_page(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a confirm button and changes nothing (link scanners fetch links);
+    POST unsubscribes: the button, or a mail client's RFC 8058 one-click request."""
+    lead_id = unsubscribe.lead_id_for(token)
+    lead = Lead.objects.select_related("campaign").filter(pk=lead_id).first() if lead_id else None
+    if lead is None:
+        raise Http404("Unknown unsubscribe link.")
+    if request.method == "POST" and not lead.is_unsubscribed:
+        services.lead_unsubscribe(lead=lead)
+        lead.is_unsubscribed = True
+    first = lead.sends.exclude(from_email="").select_related("inbox").order_by("created_at").first()
+    sender = "this sender"
+    if first is not None:
+        sender = (first.inbox.display_name if first.inbox else "") or first.from_email
+    context = {
+        "done": lead.is_unsubscribed,
+        "email": unsubscribe.masked(lead.email),
+        "sender": sender,
+    }
+    return render(request, "campaigns/unsubscribe.html", context)

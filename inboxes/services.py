@@ -210,6 +210,19 @@ def inbox_check_connection(*, inbox_id: uuid.UUID) -> None:
     )
 
 
+def inbox_mark_error(*, inbox: Inbox, error: str) -> None:
+    """The inbox can no longer send (its server refused the login): nothing uses it until
+    a new check connects it again."""
+    now = timezone.now()
+    Inbox.objects.filter(pk=inbox.pk).update(
+        connection_status=Inbox.ConnectionStatus.ERROR,
+        connection_error=error,
+        connection_checked_at=now,
+        updated_at=now,
+    )
+    logger.warning("inbox login refused while sending", extra={"inbox": str(inbox.pk)})
+
+
 def _run_checks(inbox: Inbox) -> CheckOutcome:
     timeout = float(settings.INBOX_CONNECT_TIMEOUT_SECONDS)
     errors: list[str] = []

@@ -2,6 +2,8 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
+from django.utils import timezone
 
 from leads.lookups import Matches
 from leads.querysets import DomainProviderQuerySet, LeadQuerySet
@@ -55,6 +57,20 @@ class Lead(models.Model):
     is_blocklisted = models.BooleanField(default=False)
     provider = models.CharField(max_length=16, choices=Provider.choices, null=True, blank=True)
 
+    # Where the lead is in the campaign's sequence, kept by the sending engine
+    # (campaigns/scheduler.py): `next_step` is due at `next_due_at` (at the next open
+    # window); null means nothing to send now (finished, stopped, or an email in flight).
+    # Database defaults, so leads written with COPY are due for step 1 as well.
+    next_step = models.PositiveSmallIntegerField(default=1, db_default=1)
+    next_due_at = models.DateTimeField(
+        null=True, blank=True, default=timezone.now, db_default=Now()
+    )
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    # Set by the unified inbox when the lead replies: what analytics and the stop rules read.
+    replied_at = models.DateTimeField(null=True, blank=True)
+    label = models.CharField(max_length=32, null=True, blank=True)
+    is_positive = models.BooleanField(default=False, db_default=False)
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -89,6 +105,18 @@ class Lead(models.Model):
             ),
             models.Index(
                 fields=["domain"], condition=Q(provider__isnull=True), name="lead_provider_pending"
+            ),
+            # The scheduler's two queues: leads due for their first email, and follow-ups.
+            # Each holds only leads with something due, so a tick costs what is due.
+            models.Index(
+                fields=["campaign", "next_due_at"],
+                condition=Q(next_step=1, next_due_at__isnull=False),
+                name="lead_due_first",
+            ),
+            models.Index(
+                fields=["campaign", "next_due_at"],
+                condition=Q(next_step__gt=1, next_due_at__isnull=False),
+                name="lead_due_followup",
             ),
         ]
 

@@ -67,6 +67,16 @@ PUBLIC_URL = env_str("REACHKIT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
 
 SEND_GAP_SECONDS = env_int_range("REACHKIT_SEND_GAP_SECONDS", (180, 420))
+# The sending engine (campaigns/scheduler.py, campaigns/sender.py).
+SEND_BATCH_SIZE = env_int("REACHKIT_SEND_BATCH_SIZE", 200)  # claims per campaign per round
+SEND_CLAIM_LEASE_SECONDS = env_int("REACHKIT_SEND_CLAIM_LEASE_SECONDS", 900)
+SEND_PASS_SECONDS = env_int("REACHKIT_SEND_PASS_SECONDS", 50)  # a pass stops claiming after this
+# A temporary failure (SMTP 4xx, no connection) is retried after these waits, then fails.
+SEND_RETRY_DELAYS_SECONDS = (600, 1800, 7200, 21600)
+SEND_RECONCILE_AFTER_SECONDS = env_int("REACHKIT_SEND_RECONCILE_AFTER_SECONDS", 120)
+# Bounce protection: a campaign pauses itself when bounces pass this share of its sends.
+BOUNCE_PAUSE_PERCENT = env_int("REACHKIT_BOUNCE_PAUSE_PERCENT", 5)
+BOUNCE_PAUSE_MIN_SENDS = env_int("REACHKIT_BOUNCE_PAUSE_MIN_SENDS", 50)
 DNS_SERVERS = env_list("REACHKIT_DNS_SERVERS", [])
 DNS_TIMEOUT_SECONDS = env_int("REACHKIT_DNS_TIMEOUT_SECONDS", 5)
 
@@ -204,6 +214,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 PERIODIC_TASKS: list[dict[str, object]] = [
     # Leads whose ESP detection task was lost (a worker restart) get detected anyway.
     {"name": "detect lead providers", "task": "leads.detect_providers_due", "every_seconds": 60},
+    # The send scheduler's tick.
+    {"name": "send due emails", "task": "campaigns.send_due", "every_seconds": 60},
 ]
 
 # --- Cache (throttling) -----------------------------------------------------------------

@@ -5,6 +5,7 @@ from django.views import defaults
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from campaigns.views import unsubscribe_page
 from reachkit.api.exceptions import error_body
 from reachkit.health import healthz
 
@@ -58,6 +59,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("u/<str:token>", unsubscribe_page, name="unsubscribe"),
 ]
 
 admin.site.site_header = "Reachkit back office"

@@ -1,0 +1,527 @@
+"""The send scheduler: which lead gets which step, from which inbox, now.
+
+A pass (`run_pass`, every minute from celery-beat, or `manage.py send_due`):
+
+1. Recovers claims whose sender died: never attempted → scheduled again; attempted →
+   `unknown`, to be reconciled against the inbox's Sent folder (campaigns/reconcile.py).
+2. For each active campaign whose window is open now, claims work in one transaction:
+   retries that are due, then follow-ups, then leads due for step 1, within the
+   campaign's daily limit and its inboxes' daily caps and gaps. Each claim is an outbox
+   row (`Send`, status `claimed`) created before any SMTP conversation.
+3. Hands the claims to the sender (inline, or as one Celery task per inbox), and
+   repeats while there is work the caps allow, until the pass's time budget runs out.
+
+Concurrency: rows are taken with `SELECT … FOR UPDATE SKIP LOCKED` (PostgreSQL), so any
+number of passes can run at once, each on different leads and inboxes; a lead gets a
+step at most once (unique lead, step). On SQLite a transaction takes the database's
+write lock when it begins, so passes simply take turns.
+
+Cost follows the work due: the lead queues are partial indexes holding only leads with
+something due, read with a LIMIT; caps count only today's rows.
+"""
+
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from blocklist.services import blocklisted_among
+from campaigns.message import make_message_id
+from campaigns.models import Campaign, InboxPace, Send, Variant
+from campaigns.models import Sequence as Step
+from inboxes.models import Inbox
+from leads.models import Lead
+
+logger = logging.getLogger("reachkit.scheduler")
+
+# Rows that used up a send: they count against the daily limit and the inbox cap.
+COUNTED = (
+    Send.Status.CLAIMED,
+    Send.Status.SENT,
+    Send.Status.BOUNCED,
+    Send.Status.FAILED,
+    Send.Status.UNKNOWN,
+)
+
+
+@dataclass
+class PassReport:
+    """What a pass did. `deferred`: emails put back to be tried later (SMTP 4xx, no connection)."""
+
+    sent: int = 0
+    failed: int = 0
+    deferred: int = 0
+
+    def add(self, other: "PassReport") -> None:
+        self.sent += other.sent
+        self.failed += other.failed
+        self.deferred += other.deferred
+
+    def as_dict(self) -> dict[str, int]:
+        return {"sent": self.sent, "failed": self.failed, "deferred": self.deferred}
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# --- Inboxes ---------------------------------------------------------------------------------
+
+
+def inbox_provider_for(lead_provider: str | None) -> str | None:
+    """The inbox provider that matches a lead's ESP (esp_matching); None while unknown."""
+    if lead_provider is None:
+        return None
+    return (
+        lead_provider
+        if lead_provider in (Inbox.Provider.GOOGLE, Inbox.Provider.MICROSOFT)
+        else (Inbox.Provider.OTHER)
+    )
+
+
+@dataclass
+class PooledInbox:
+    inbox: Inbox
+    remaining_today: int
+    # How many more claims this round: one when sends are spaced by a gap, else the cap.
+    allowance: int
+
+    @property
+    def available(self) -> bool:
+        return self.remaining_today > 0 and self.allowance > 0
+
+
+@dataclass
+class InboxPool:
+    """The campaign's inboxes that may send now, each locked for this transaction."""
+
+    inboxes: dict[uuid.UUID, PooledInbox]
+    used: set[uuid.UUID] = field(default_factory=set)
+
+    @classmethod
+    def lock(cls, campaign: Campaign, now: datetime) -> "InboxPool":
+        """Attached, active, connected inboxes whose gap has passed and cap is not reached.
+
+        Their pace rows are locked with SKIP LOCKED: an inbox another scheduler is handing
+        work to right now sits this round out.
+        """
+        candidates = {
+            inbox.pk: inbox
+            for inbox in campaign.inboxes.filter(
+                is_active=True, connection_status=Inbox.ConnectionStatus.CONNECTED
+            )
+        }
+        if not candidates:
+            return cls({})
+        InboxPace.objects.bulk_create(
+            [InboxPace(inbox_id=inbox_id) for inbox_id in candidates], ignore_conflicts=True
+        )
+        ready = [
+            pace.inbox_id
+            for pace in InboxPace.objects.select_for_update(skip_locked=True).filter(
+                inbox_id__in=candidates
+            )
+            if pace.next_send_at is None or pace.next_send_at <= now
+        ]
+        used_today = inbox_sends_today(ready, now)
+        _, gap_high = settings.SEND_GAP_SECONDS
+        pooled = {}
+        for inbox_id in ready:
+            inbox = candidates[inbox_id]
+            remaining = inbox.daily_campaign_limit - used_today.get(inbox_id, 0)
+            if remaining > 0:
+                allowance = 1 if gap_high > 0 else remaining
+                pooled[inbox_id] = PooledInbox(inbox, remaining, allowance)
+        return cls(pooled)
+
+    def capacity(self) -> int:
+        return sum(min(p.remaining_today, p.allowance) for p in self.inboxes.values())
+
+    def take(self, inbox_id: uuid.UUID) -> Inbox | None:
+        """This inbox, if it may send now (a follow-up stays on its thread's inbox)."""
+        pooled = self.inboxes.get(inbox_id)
+        if pooled is None or not pooled.available:
+            return None
+        return self._consume(pooled)
+
+    def take_best(self, provider: str | None = None) -> Inbox | None:
+        """The inbox with the most of today's cap left (rotation), of `provider` if given."""
+        candidates = [
+            pooled
+            for pooled in self.inboxes.values()
+            if pooled.available and (provider is None or pooled.inbox.provider == provider)
+        ]
+        if not candidates:
+            return None
+        return self._consume(max(candidates, key=lambda p: (p.remaining_today, p.inbox.pk)))
+
+    def _consume(self, pooled: PooledInbox) -> Inbox:
+        pooled.remaining_today -= 1
+        pooled.allowance -= 1
+        self.used.add(pooled.inbox.pk)
+        return pooled.inbox
+
+    def save_paces(self, now: datetime) -> None:
+        """Space each used inbox's next send by a random gap (REACHKIT_SEND_GAP_SECONDS)."""
+        gap_low, gap_high = settings.SEND_GAP_SECONDS
+        for inbox_id in self.used:
+            gap = random.uniform(gap_low, gap_high)
+            InboxPace.objects.filter(inbox_id=inbox_id).update(
+                next_send_at=now + timedelta(seconds=gap)
+            )
+
+
+def utc_day_start(now: datetime) -> datetime:
+    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def local_day_start(campaign: Campaign, now: datetime) -> datetime:
+    """Midnight today in the campaign's timezone, as a UTC instant."""
+    zone = ZoneInfo(campaign.schedule.timezone)
+    local = now.astimezone(zone)
+    midnight = datetime.combine(local.date(), datetime.min.time(), tzinfo=zone)
+    return midnight.astimezone(UTC)
+
+
+def inbox_sends_today(inbox_ids: Iterable[uuid.UUID], now: datetime) -> dict[uuid.UUID, int]:
+    """Emails each inbox used today (UTC), across all campaigns: one grouped query."""
+    ids = list(inbox_ids)
+    if not ids:
+        return {}
+    rows = (
+        Send.objects.filter(
+            inbox_id__in=ids, claimed_at__gte=utc_day_start(now), status__in=COUNTED
+        )
+        .values("inbox_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {row["inbox_id"]: row["n"] for row in rows}
+
+
+def campaign_sends_today(campaign: Campaign, now: datetime) -> int:
+    """Emails the campaign used today, in its own timezone's day."""
+    return Send.objects.filter(
+        campaign=campaign, claimed_at__gte=local_day_start(campaign, now), status__in=COUNTED
+    ).count()
+
+
+# --- Steps and variants ----------------------------------------------------------------------
+
+
+@dataclass
+class StepPlan:
+    """A campaign's steps with their enabled variants, and how many leads each variant got."""
+
+    steps: dict[int, Step]
+    variants: dict[int, list[Variant]]
+    counts: Counter[uuid.UUID]
+
+    @classmethod
+    def load(cls, campaign: Campaign) -> "StepPlan":
+        steps = {step.step: step for step in Step.objects.filter(campaign=campaign)}
+        variants: dict[int, list[Variant]] = {number: [] for number in steps}
+        enabled = Variant.objects.filter(sequence__campaign=campaign, enabled=True).order_by(
+            "letter"
+        )
+        by_sequence = {step.pk: number for number, step in steps.items()}
+        for variant in enabled:
+            variants[by_sequence[variant.sequence_id]].append(variant)
+        counts: Counter[uuid.UUID] = Counter(
+            {
+                row["variant_id"]: row["n"]
+                for row in Send.objects.filter(
+                    campaign=campaign, status__in=COUNTED, variant__isnull=False
+                )
+                .values("variant_id")
+                .annotate(n=Count("pk"))
+                .order_by()
+            }
+        )
+        return cls(steps, variants, counts)
+
+    def pick_variant(self, step: int) -> Variant | None:
+        """The enabled variant with the fewest leads so far: an even split, A first on ties."""
+        choices = self.variants.get(step) or []
+        if not choices:
+            return None
+        variant = min(choices, key=lambda v: (self.counts[v.pk], v.letter))
+        self.counts[variant.pk] += 1
+        return variant
+
+
+# --- Stop rules ------------------------------------------------------------------------------
+
+
+def stop_reasons(campaign: Campaign, leads: Sequence[Lead]) -> dict[uuid.UUID, str]:
+    """Why each lead that must not get another email must not: two queries for the batch."""
+    if not leads:
+        return {}
+    blocked = blocklisted_among(workspace=campaign.workspace, emails=[lead.email for lead in leads])
+    replied_domains: set[str] = set()
+    if campaign.stop_on_company_reply:
+        replied_domains = set(
+            Lead.objects.filter(
+                campaign=campaign,
+                status=Lead.Status.REPLIED,
+                domain__in={lead.domain for lead in leads},
+            ).values_list("domain", flat=True)
+        )
+    reasons = {}
+    for lead in leads:
+        reason = lead_stop_reason(campaign, lead, blocked, replied_domains)
+        if reason:
+            reasons[lead.pk] = reason
+    return reasons
+
+
+def lead_stop_reason(
+    campaign: Campaign, lead: Lead, blocked: set[str], replied_domains: set[str]
+) -> str:
+    if lead.is_unsubscribed:
+        return "unsubscribed"
+    if lead.is_bounced:
+        return "bounced"
+    if lead.is_blocklisted or lead.email.lower() in blocked:
+        return "blocklisted"
+    if campaign.stop_on_reply and (lead.status == Lead.Status.REPLIED or lead.replied_at):
+        return "replied"
+    if campaign.stop_on_company_reply and lead.domain in replied_domains:
+        return "company_replied"
+    return ""
+
+
+# --- Claiming --------------------------------------------------------------------------------
+
+
+@dataclass
+class Round:
+    """One campaign's claiming in one transaction."""
+
+    campaign: Campaign
+    now: datetime
+    worker: str
+    pool: InboxPool
+    plan: StepPlan
+    budget: int
+    claims: list[Send] = field(default_factory=list)
+
+    @property
+    def left(self) -> int:
+        return self.budget - len(self.claims)
+
+    def new_send(self, lead: Lead, step: int, inbox: Inbox, variant: Variant) -> Send:
+        send_id = uuid.uuid4()
+        return Send(
+            id=send_id,
+            campaign=self.campaign,
+            lead=lead,
+            step=step,
+            sequence=self.plan.steps[step],
+            variant=variant,
+            inbox=inbox,
+            from_email=inbox.email,
+            to_email=lead.email,
+            status=Send.Status.CLAIMED,
+            due_at=self.now,
+            claimed_at=self.now,
+            claimed_by=self.worker,
+            message_id=make_message_id(send_id, inbox.domain),
+        )
+
+    def skipped(self, lead: Lead, step: int, reason: str) -> Send:
+        send_id = uuid.uuid4()
+        return Send(
+            id=send_id,
+            campaign=self.campaign,
+            lead=lead,
+            step=step,
+            sequence=self.plan.steps.get(step),
+            to_email=lead.email,
+            status=Send.Status.SKIPPED,
+            skip_reason=reason,
+            message_id=make_message_id(send_id, "skipped.invalid"),
+        )
+
+
+def claim_for_campaign(campaign: Campaign, now: datetime, worker: str) -> list[Send]:
+    """Claim what this campaign may send now; returns the claimed outbox rows."""
+    if not campaign.schedule.weekly().is_open(now):
+        return []
+    with transaction.atomic():
+        budget = min(
+            campaign.daily_limit - campaign_sends_today(campaign, now), settings.SEND_BATCH_SIZE
+        )
+        if budget <= 0:
+            return []
+        pool = InboxPool.lock(campaign, now)
+        budget = min(budget, pool.capacity())
+        if budget <= 0:
+            return []
+        work = Round(campaign, now, worker, pool, StepPlan.load(campaign), budget)
+        _claim_retries(work)
+        if work.left > 0:
+            _claim_leads(work, follow_ups=True)
+        if work.left > 0:
+            _claim_leads(work, follow_ups=False)
+        pool.save_paces(now)
+    return work.claims
+
+
+def _claim_retries(work: Round) -> None:
+    """Rows that failed for a moment (SMTP 4xx) and are due again, on their own inbox."""
+    due = list(
+        Send.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("lead")
+        .filter(campaign=work.campaign, status=Send.Status.SCHEDULED, due_at__lte=work.now)
+        .order_by("due_at")[: work.left]
+    )
+    reasons = stop_reasons(work.campaign, [send.lead for send in due])
+    changed = []
+    for send in due:
+        if reason := reasons.get(send.lead_id):
+            send.status, send.skip_reason = Send.Status.SKIPPED, reason
+        elif send.inbox_id is None:
+            send.status, send.skip_reason = Send.Status.FAILED, "inbox_deleted"
+        elif work.pool.take(send.inbox_id) is not None:
+            send.status, send.claimed_at, send.claimed_by = (
+                Send.Status.CLAIMED,
+                work.now,
+                work.worker,
+            )
+            send.attempted_at = None
+            work.claims.append(send)
+        else:
+            continue
+        changed.append(send)
+    Send.objects.bulk_update(
+        changed, ["status", "skip_reason", "claimed_at", "claimed_by", "attempted_at"]
+    )
+
+
+def _claim_leads(work: Round, *, follow_ups: bool) -> None:
+    """Leads due for a follow-up (on their thread's inbox), or for step 1 (rotation)."""
+    queue = Lead.objects.filter(campaign=work.campaign, next_due_at__lte=work.now)
+    queue = queue.filter(next_step__gt=1) if follow_ups else queue.filter(next_step=1)
+    leads = list(queue.select_for_update(skip_locked=True).order_by("next_due_at")[: work.left])
+    if not leads:
+        return
+    reasons = stop_reasons(work.campaign, leads)
+    threads = _thread_inboxes(leads) if follow_ups else {}
+    attached = set(work.campaign.inboxes.values_list("pk", flat=True)) if follow_ups else set()
+    esp_matching = work.campaign.esp_matching
+
+    rows: list[Send] = []
+    done: list[uuid.UUID] = []
+    for lead in leads:
+        step = lead.next_step
+        if reason := reasons.get(lead.pk):
+            rows.append(work.skipped(lead, step, reason))
+        elif step not in work.plan.steps:
+            pass  # past the last step: the sequence is over for this lead
+        elif follow_ups and threads.get(lead.pk) not in attached:
+            # The thread's inbox was deleted or detached: a follow-up from another
+            # mailbox would not be a reply in the thread.
+            rows.append(work.skipped(lead, step, "inbox_detached"))
+        else:
+            thread_inbox = threads.get(lead.pk)
+            if thread_inbox is not None:
+                inbox = work.pool.take(thread_inbox)
+            elif esp_matching:
+                provider = inbox_provider_for(lead.provider)
+                inbox = work.pool.take_best(provider) if provider else None
+            else:
+                inbox = work.pool.take_best()
+            variant = work.plan.pick_variant(step) if inbox is not None else None
+            if inbox is None or variant is None:
+                continue  # stays due: no inbox may send it now
+            send = work.new_send(lead, step, inbox, variant)
+            rows.append(send)
+            work.claims.append(send)
+        done.append(lead.pk)
+    Send.objects.bulk_create(rows)
+    Lead.objects.filter(pk__in=done).update(next_due_at=None, updated_at=work.now)
+
+
+def _thread_inboxes(leads: Sequence[Lead]) -> dict[uuid.UUID, uuid.UUID | None]:
+    """The inbox each lead's step 1 went from: its follow-ups reply in that thread."""
+    rows = Send.objects.filter(
+        lead_id__in=[lead.pk for lead in leads], step=1, status=Send.Status.SENT
+    ).values_list("lead_id", "inbox_id")
+    return dict(rows)
+
+
+# --- The pass ----------------------------------------------------------------------------------
+
+
+def recover_stale_claims(now: datetime) -> int:
+    """Claims older than the lease belong to a sender that died (a worker killed mid-batch).
+
+    Never attempted: due again at once. Attempted: the outcome is unknown, so the row is
+    `unknown` and waits for reconciliation; it is never sent again blindly.
+    """
+    stale = Send.objects.filter(
+        status=Send.Status.CLAIMED,
+        claimed_at__lt=now - timedelta(seconds=settings.SEND_CLAIM_LEASE_SECONDS),
+    )
+    retried = stale.filter(attempted_at__isnull=True).update(
+        status=Send.Status.SCHEDULED, due_at=now
+    )
+    unknown = stale.filter(attempted_at__isnull=False).update(status=Send.Status.UNKNOWN)
+    if retried or unknown:
+        logger.warning("recovered stale claims", extra={"retried": retried, "unknown": unknown})
+    return retried + unknown
+
+
+def active_campaigns() -> list[Campaign]:
+    return list(
+        Campaign.objects.filter(status=Campaign.Status.ACTIVE)
+        .select_related("schedule", "workspace")
+        .order_by("created_at")
+    )
+
+
+def run_pass(*, inline: bool) -> PassReport:
+    """One scheduler pass. `inline`: deliver here (send_due); else one task per inbox batch.
+
+    Inline, the pass claims again after each delivery while the caps allow and work is
+    due; queued, one round is claimed and the next tick continues.
+    """
+    from campaigns import reconcile, sender
+
+    started = time.monotonic()
+    worker = worker_name()
+    report = PassReport()
+    recover_stale_claims(timezone.now())
+    reconcile.reconcile_unknown()
+    touched: set[uuid.UUID] = set()
+    while time.monotonic() - started < settings.SEND_PASS_SECONDS:
+        claimed = 0
+        for campaign in active_campaigns():
+            claims = claim_for_campaign(campaign, timezone.now(), worker)
+            if not claims:
+                continue
+            claimed += len(claims)
+            touched.add(campaign.pk)
+            if inline:
+                report.add(sender.deliver([send.pk for send in claims]))
+            else:
+                sender.enqueue_delivery(claims)
+        if not claimed or not inline:
+            break
+    for campaign_id in touched:
+        sender.refresh_progress(campaign_id)
+    logger.info("scheduler pass", extra={**report.as_dict(), "campaigns": len(touched)})
+    return report
