@@ -277,6 +277,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CampaignStatusEnum": "campaigns.models.Campaign.Status",
         "CampaignStatusChangeEnum": "campaigns.serializers.STATUS_CHANGES",
+        "InboxProviderEnum": "inboxes.models.Inbox.Provider",
+        "LeadProviderEnum": "leads.models.Lead.Provider",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
