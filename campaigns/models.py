@@ -171,7 +171,9 @@ class Send(models.Model):
     The row exists before the SMTP conversation does. `claimed` rows belong to a sender;
     `attempted_at` is set just before the SMTP transaction starts, so a claim whose sender
     died without it is safely sent again, and one with it is `unknown` until reconciled
-    against the inbox's Sent folder. A lead gets each step at most once (unique lead, step).
+    against the inbox's Sent folder. A lead gets each step at most once: unique (lead,
+    sequence), the step itself rather than its number, which moves when an earlier step is
+    deleted (`step` follows it; a deleted step's rows keep their number as history).
     """
 
     class Status(models.TextChoices):
@@ -220,7 +222,7 @@ class Send(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["lead", "step"], name="send_unique_lead_step"),
+            models.UniqueConstraint(fields=["lead", "sequence"], name="send_unique_lead_step"),
         ]
         indexes = [
             # Retries due: the scheduler's first queue.

@@ -9,11 +9,11 @@ variant letter.
 import dataclasses
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Max, Value
+from django.db.models import DateTimeField, ExpressionWrapper, F, Max, Value
 from django.db.models.functions import Coalesce
 from django.utils.timezone import now
 
@@ -298,8 +298,33 @@ def campaign_inboxes_detach(*, campaign: Campaign, inbox_ids: Iterable[uuid.UUID
 
 @transaction.atomic
 def sequence_create(*, campaign: Campaign, delay_days: int = DEFAULT_DELAY_DAYS) -> Sequence:
-    """A new last step, with one variant A: empty, or the unsubscribe block when that's on."""
-    return _step_append(_lock(campaign), delay_days=delay_days)
+    """A new last step, with one variant A: empty, or the unsubscribe block when that's on.
+
+    Leads that had finished the sequence (they got the old last step) are due for the new
+    one, the previous step's delay after their last email.
+    """
+    campaign = _lock(campaign)
+    sequence = _step_append(campaign, delay_days=delay_days)
+    previous = Sequence.objects.filter(campaign=campaign, step=sequence.step - 1).first()
+    if previous is not None:
+        _still_going(campaign).filter(
+            next_step=sequence.step, next_due_at__isnull=True, last_sent_at__isnull=False
+        ).update(next_due_at=_after_last_email(previous.delay_days))
+    return sequence
+
+
+def _still_going(campaign: Campaign) -> Any:
+    """The campaign's leads that may get more email (no stop rule holds them)."""
+    leads = Lead.objects.filter(
+        campaign=campaign, is_bounced=False, is_unsubscribed=False, is_blocklisted=False
+    )
+    return leads.filter(replied_at__isnull=True) if campaign.stop_on_reply else leads
+
+
+def _after_last_email(delay_days: int) -> ExpressionWrapper:
+    return ExpressionWrapper(
+        F("last_sent_at") + timedelta(days=delay_days), output_field=DateTimeField()
+    )
 
 
 def _step_append(campaign: Campaign, *, delay_days: int) -> Sequence:
@@ -325,6 +350,10 @@ def sequence_update(*, sequence: Sequence, delay_days: int) -> Sequence:
         raise ValueError(f"delay_days out of range: {delay_days}")
     sequence.delay_days = delay_days
     sequence.save(update_fields=["delay_days"])
+    # Leads waiting for the next step wait the new delay, counted from their last email.
+    Lead.objects.filter(
+        campaign_id=sequence.campaign_id, next_step=sequence.step + 1, next_due_at__isnull=False
+    ).update(next_due_at=_after_last_email(delay_days))
     return sequence
 
 
@@ -337,6 +366,11 @@ def sequence_delete(*, sequence: Sequence) -> None:
     # The unique (campaign, step) constraint is deferred, so shifting many rows in one
     # statement is fine whatever order the database updates them in.
     Sequence.objects.filter(campaign=campaign, step__gt=step).update(step=F("step") - 1)
+    # Leads and sent history move with their steps; the deleted step's sends keep its number.
+    Lead.objects.filter(campaign=campaign, next_step__gt=step).update(next_step=F("next_step") - 1)
+    Send.objects.filter(campaign=campaign, step__gt=step, sequence__isnull=False).update(
+        step=F("step") - 1
+    )
 
 
 def variant_next_letter(sequence: Sequence) -> str:
@@ -508,7 +542,7 @@ def lead_reply_received(
     The lead becomes `replied`; with the campaign's `stop_on_reply` its sequence stops.
     The reply counts for the last email the lead got before it (per-variant analytics).
     """
-    campaign = lead.campaign
+    campaign = Campaign.objects.get(pk=lead.campaign_id)  # its options now, not as cached
     updates: dict[str, Any] = {
         "status": Lead.Status.REPLIED,
         "replied_at": Coalesce(F("replied_at"), Value(received_at)),

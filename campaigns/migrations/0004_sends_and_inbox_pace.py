@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'indexes': [models.Index(condition=models.Q(('status', 'scheduled')), fields=['campaign', 'due_at'], name='send_retry_due'), models.Index(condition=models.Q(('status__in', ['claimed', 'unknown'])), fields=['status', 'claimed_at'], name='send_in_flight'), models.Index(fields=['campaign', 'claimed_at'], name='send_campaign_claimed'), models.Index(fields=['inbox', 'claimed_at'], name='send_inbox_claimed'), models.Index(fields=['campaign', 'sent_at'], name='send_campaign_sent'), models.Index(fields=['variant', 'status'], name='send_variant_status')],
-                'constraints': [models.UniqueConstraint(fields=('lead', 'step'), name='send_unique_lead_step')],
+                'constraints': [models.UniqueConstraint(fields=('lead', 'sequence'), name='send_unique_lead_step')],
             },
         ),
     ]

@@ -94,7 +94,7 @@ class Outreach:
 
     @property
     def step_one(self) -> Variant:
-        return Variant.objects.get(sequence__campaign=self.campaign, sequence__step=1)
+        return Variant.objects.get(sequence__campaign=self.campaign, sequence__step=1, letter="A")
 
     @property
     def step_two(self) -> Sequence:
