@@ -64,3 +64,10 @@ def test_the_follow_up_waits_its_delay_then_replies_in_the_thread(outreach):
     assert outreach.send_of(bob, step=2).inbox == outreach.inbox
     bob.refresh_from_db()
     assert bob.next_due_at is None  # the last step: the sequence is over
+
+
+def test_one_smtp_login_carries_a_whole_batch(outreach):
+    outreach.add_leads(*(f"lead{n}@acme.com" for n in range(5)))
+    outreach.send_due()
+    assert len(outreach.received()) == 5
+    assert [attempt.succeeded for attempt in outreach.smtp.auth_attempts] == [True]
