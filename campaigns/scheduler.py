@@ -33,8 +33,9 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from blocklist.services import blocklisted_among
@@ -45,6 +46,9 @@ from inboxes.models import Inbox
 from leads.models import Lead
 
 logger = logging.getLogger("reachkit.scheduler")
+
+# How often a pass looks for follow-ups whose inbox left the campaign (it reads all due ones).
+ORPHAN_SWEEP_SECONDS = 600
 
 # Rows that used up a send: they count against the daily limit and the inbox cap.
 COUNTED = (
@@ -80,15 +84,24 @@ def worker_name() -> str:
 # --- Inboxes ---------------------------------------------------------------------------------
 
 
+# esp_matching: which inbox provider serves which lead providers.
+SERVED_BY: dict[str, tuple[str, ...]] = {
+    Inbox.Provider.GOOGLE: (Lead.Provider.GOOGLE,),
+    Inbox.Provider.MICROSOFT: (Lead.Provider.MICROSOFT,),
+    Inbox.Provider.OTHER: (Lead.Provider.YAHOO, Lead.Provider.ZOHO, Lead.Provider.OTHER),
+}
+
+
 def inbox_provider_for(lead_provider: str | None) -> str | None:
     """The inbox provider that matches a lead's ESP (esp_matching); None while unknown."""
-    if lead_provider is None:
-        return None
-    return (
-        lead_provider
-        if lead_provider in (Inbox.Provider.GOOGLE, Inbox.Provider.MICROSOFT)
-        else (Inbox.Provider.OTHER)
-    )
+    for inbox_provider, lead_providers in SERVED_BY.items():
+        if lead_provider in lead_providers:
+            return inbox_provider
+    return None
+
+
+def lead_providers_served(inbox_providers: Iterable[str]) -> list[str]:
+    return [lead for inbox in inbox_providers for lead in SERVED_BY.get(inbox, ())]
 
 
 @dataclass
@@ -147,7 +160,18 @@ class InboxPool:
         return cls(pooled)
 
     def capacity(self) -> int:
-        return sum(min(p.remaining_today, p.allowance) for p in self.inboxes.values())
+        return sum(self.room(inbox_id) for inbox_id in self.inboxes)
+
+    def room(self, inbox_id: uuid.UUID) -> int:
+        """How many more emails this inbox may take this round."""
+        pooled = self.inboxes[inbox_id]
+        return max(0, min(pooled.remaining_today, pooled.allowance))
+
+    def available_ids(self) -> list[uuid.UUID]:
+        return [inbox_id for inbox_id, pooled in self.inboxes.items() if pooled.available]
+
+    def available_providers(self) -> set[str]:
+        return {pooled.inbox.provider for pooled in self.inboxes.values() if pooled.available}
 
     def take(self, inbox_id: uuid.UUID) -> Inbox | None:
         """This inbox, if it may send now (a follow-up stays on its thread's inbox)."""
@@ -372,10 +396,9 @@ def claim_for_campaign(campaign: Campaign, now: datetime, worker: str) -> list[S
             return []
         work = Round(campaign, now, worker, pool, StepPlan.load(campaign), budget)
         _claim_retries(work)
+        _claim_follow_ups(work)
         if work.left > 0:
-            _claim_leads(work, follow_ups=True)
-        if work.left > 0:
-            _claim_leads(work, follow_ups=False)
+            _claim_first_steps(work)
         pool.save_paces(now)
     return work.claims
 
@@ -411,37 +434,49 @@ def _claim_retries(work: Round) -> None:
     )
 
 
-def _claim_leads(work: Round, *, follow_ups: bool) -> None:
-    """Leads due for a follow-up (on their thread's inbox), or for step 1 (rotation)."""
-    queue = Lead.objects.filter(campaign=work.campaign, next_due_at__lte=work.now)
-    queue = queue.filter(next_step__gt=1) if follow_ups else queue.filter(next_step=1)
-    leads = list(queue.select_for_update(skip_locked=True).order_by("next_due_at")[: work.left])
+def _claim_follow_ups(work: Round) -> None:
+    """Follow-ups due, each from its thread's inbox: one queue per inbox that may send now.
+
+    Asking per inbox keeps a backlog on a busy inbox from holding up the others.
+    """
+    for inbox_id in work.pool.available_ids():
+        if work.left <= 0:
+            return
+        due = Lead.objects.filter(
+            campaign=work.campaign,
+            thread_inbox_id=inbox_id,
+            next_step__gt=1,
+            next_due_at__lte=work.now,
+        )
+        _claim_leads(work, due, limit=min(work.left, work.pool.room(inbox_id)))
+
+
+def _claim_first_steps(work: Round) -> None:
+    """Leads due for step 1, over the inboxes by capacity left (and by ESP when matching)."""
+    due = Lead.objects.filter(campaign=work.campaign, next_step=1, next_due_at__lte=work.now)
+    if work.campaign.esp_matching:
+        # Only leads some free inbox can serve: the others would block the queue's head.
+        due = due.filter(provider__in=lead_providers_served(work.pool.available_providers()))
+    _claim_leads(work, due, limit=work.left)
+
+
+def _claim_leads(work: Round, due: QuerySet[Lead], *, limit: int) -> None:
+    leads = list(due.select_for_update(skip_locked=True).order_by("next_due_at")[:limit])
     if not leads:
         return
     reasons = stop_reasons(work.campaign, leads)
-    threads = _thread_inboxes(leads) if follow_ups else {}
-    attached = set(work.campaign.inboxes.values_list("pk", flat=True)) if follow_ups else set()
-    esp_matching = work.campaign.esp_matching
-
     rows: list[Send] = []
     done: list[uuid.UUID] = []
     for lead in leads:
         step = lead.next_step
         if reason := reasons.get(lead.pk):
             rows.append(work.skipped(lead, step, reason))
-        elif step not in work.plan.steps:
-            pass  # past the last step: the sequence is over for this lead
-        elif follow_ups and threads.get(lead.pk) not in attached:
-            # The thread's inbox was deleted or detached: a follow-up from another
-            # mailbox would not be a reply in the thread.
-            rows.append(work.skipped(lead, step, "inbox_detached"))
-        else:
-            thread_inbox = threads.get(lead.pk)
-            if thread_inbox is not None:
-                inbox = work.pool.take(thread_inbox)
-            elif esp_matching:
-                provider = inbox_provider_for(lead.provider)
-                inbox = work.pool.take_best(provider) if provider else None
+        elif step in work.plan.steps:
+            if lead.thread_inbox_id is not None and step > 1:
+                inbox = work.pool.take(lead.thread_inbox_id)
+            elif work.campaign.esp_matching:
+                wanted = inbox_provider_for(lead.provider)
+                inbox = work.pool.take_best(wanted) if wanted else None
             else:
                 inbox = work.pool.take_best()
             variant = work.plan.pick_variant(step) if inbox is not None else None
@@ -450,17 +485,45 @@ def _claim_leads(work: Round, *, follow_ups: bool) -> None:
             send = work.new_send(lead, step, inbox, variant)
             rows.append(send)
             work.claims.append(send)
+        # else: past the last step, the sequence is over for this lead
         done.append(lead.pk)
     Send.objects.bulk_create(rows)
     Lead.objects.filter(pk__in=done).update(next_due_at=None, updated_at=work.now)
 
 
-def _thread_inboxes(leads: Sequence[Lead]) -> dict[uuid.UUID, uuid.UUID | None]:
-    """The inbox each lead's step 1 went from: its follow-ups reply in that thread."""
-    rows = Send.objects.filter(
-        lead_id__in=[lead.pk for lead in leads], step=1, status=Send.Status.SENT
-    ).values_list("lead_id", "inbox_id")
-    return dict(rows)
+def skip_orphaned_follow_ups(campaign: Campaign, now: datetime, *, limit: int = 1000) -> int:
+    """Follow-ups whose thread's inbox was detached or deleted: skipped, never sent from
+    another mailbox (it would not be a reply in the thread). Returns how many."""
+    attached = list(campaign.inboxes.values_list("pk", flat=True))
+    with transaction.atomic():
+        leads = list(
+            Lead.objects.filter(campaign=campaign, next_step__gt=1, next_due_at__lte=now)
+            .exclude(thread_inbox_id__in=attached)
+            .select_for_update(skip_locked=True)
+            .order_by("next_due_at")[:limit]
+        )
+        if not leads:
+            return 0
+        plan_steps = {step.step: step for step in Step.objects.filter(campaign=campaign)}
+        rows = [
+            Send(
+                id=(send_id := uuid.uuid4()),
+                campaign=campaign,
+                lead=lead,
+                step=lead.next_step,
+                sequence=plan_steps.get(lead.next_step),
+                to_email=lead.email,
+                status=Send.Status.SKIPPED,
+                skip_reason="inbox_detached",
+                message_id=make_message_id(send_id, "skipped.invalid"),
+            )
+            for lead in leads
+        ]
+        Send.objects.bulk_create(rows)
+        Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(
+            next_due_at=None, updated_at=now
+        )
+    return len(leads)
 
 
 # --- The pass ----------------------------------------------------------------------------------
@@ -507,6 +570,9 @@ def run_pass(*, inline: bool) -> PassReport:
     recover_stale_claims(timezone.now())
     reconcile.reconcile_unknown()
     touched: set[uuid.UUID] = set()
+    for campaign in active_campaigns():
+        if cache.add(f"orphan-sweep:{campaign.pk}", 1, timeout=ORPHAN_SWEEP_SECONDS):
+            skip_orphaned_follow_ups(campaign, timezone.now())
     while time.monotonic() - started < settings.SEND_PASS_SECONDS:
         claimed = 0
         for campaign in active_campaigns():

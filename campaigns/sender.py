@@ -238,6 +238,7 @@ def record_sent(
                 default=F("status"),
             ),
             last_sent_at=now,
+            thread_inbox_id=send.inbox_id if send.step == 1 else F("thread_inbox_id"),
             next_step=send.step + 1,
             next_due_at=None
             if next_due is None

@@ -66,6 +66,9 @@ class Lead(models.Model):
         null=True, blank=True, default=timezone.now, db_default=Now()
     )
     last_sent_at = models.DateTimeField(null=True, blank=True)
+    # The inbox step 1 went from: follow-ups reply in its thread. An id, not a foreign key:
+    # leads do not depend on inboxes (the scheduler checks the inbox is still attached).
+    thread_inbox_id = models.UUIDField(null=True, blank=True)
     # Set by the unified inbox when the lead replies: what analytics and the stop rules read.
     replied_at = models.DateTimeField(null=True, blank=True)
     label = models.CharField(max_length=32, null=True, blank=True)
@@ -114,7 +117,7 @@ class Lead(models.Model):
                 name="lead_due_first",
             ),
             models.Index(
-                fields=["campaign", "next_due_at"],
+                fields=["campaign", "thread_inbox_id", "next_due_at"],
                 condition=Q(next_step__gt=1, next_due_at__isnull=False),
                 name="lead_due_followup",
             ),

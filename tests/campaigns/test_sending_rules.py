@@ -341,3 +341,37 @@ def test_deleting_an_earlier_step_moves_leads_and_history_with_their_steps(outre
     assert outreach.send_due()["sent"] == 1
     assert "Third." in outreach.received_by("bob@acme.com")[-1].get_body(("plain",)).get_content()
     assert sorted(Send.objects.filter(lead=bob).values_list("step", flat=True)) == [1, 2, 2]
+
+
+def test_a_backlog_on_one_inbox_does_not_hold_up_another_inboxes_follow_ups(
+    outreach, alice, mailbox, settings
+):
+    settings.SEND_GAP_SECONDS = (180, 420)
+    older = outreach.add_leads(*(f"old{n}@acme.com" for n in range(3)))
+    for _ in older:  # all from the first inbox, a gap apart
+        outreach.send_due()
+        outreach.advance(minutes=8)
+    second = make_inbox(alice.workspace, mailbox, email="second@mail.test", domain="mail.test")
+    services.campaign_inboxes_attach(campaign=outreach.campaign, inbox_ids=[second.pk])
+    services.campaign_inboxes_detach(campaign=outreach.campaign, inbox_ids=[outreach.inbox.pk])
+    (newer,) = outreach.add_leads("new@acme.com")
+    outreach.send_due()
+    services.campaign_inboxes_attach(campaign=outreach.campaign, inbox_ids=[outreach.inbox.pk])
+    assert outreach.send_of(newer).inbox_id == second.pk
+
+    outreach.advance(
+        days=2, minutes=10
+    )  # three older follow-ups due on the first inbox, one on the second
+    outreach.send_due()  # each inbox may send one email now
+
+    sent = Send.objects.filter(step=2, status="sent")
+    assert sorted(sent.values_list("inbox_id", flat=True)) == sorted([outreach.inbox.pk, second.pk])
+
+
+def test_esp_matching_leads_no_inbox_can_serve_do_not_block_the_queue(outreach):
+    services.campaign_update(campaign=outreach.campaign, options={"esp_matching": True})
+    outreach.add_leads(*(f"m{n}@contoso.example" for n in range(5)), provider="microsoft")
+    (other,) = outreach.add_leads("o@acme.com", provider="other")
+    services.campaign_update(campaign=outreach.campaign, options={"daily_limit": 1})
+    outreach.send_due()
+    assert outreach.send_of(other).status == Send.Status.SENT
