@@ -8,6 +8,8 @@ queries however many leads and sends:
    and today's sends per inbox, in the UTC day, with the scheduler's own counter.
 2. The campaign's sends today, in its timezone's day (the scheduler's counter again).
 3. The leads, one grouped query: each lead in exactly one state (below), with its ESP.
+   It reads every lead of the campaign once (about 0.2 s for 100,000 on PostgreSQL on
+   the development machine), which an on-demand diagnosis can afford.
 4. The outbox rows in flight: retries due now, unknown outcomes.
 
 Then it lists `reasons` (what keeps the campaign from sending; `sending` is true exactly
@@ -38,7 +40,6 @@ from django.db.models import (
     Case,
     CharField,
     Count,
-    Exists,
     Min,
     OuterRef,
     Q,
@@ -47,7 +48,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Concat
+from django.db.models.functions import Coalesce, Concat
 
 from campaigns import scheduler
 from campaigns.models import Campaign, InboxPace, Send
@@ -55,6 +56,7 @@ from inboxes.models import Inbox
 from leads.models import Lead
 
 STOPPED = "stopped:"
+LAST = "last:"
 # The stop reasons the scheduler and the services record, in the answer's order.
 STOP_REASONS = (
     "bounced",
@@ -263,38 +265,52 @@ def _inboxes(campaign: Campaign, now: datetime) -> InboxesDiagnosis:
 
 
 def _lead_states(campaign: Campaign, now: datetime) -> QuerySet[Any]:
-    """The campaign's leads, each annotated with its `state` (see the module docstring)."""
-    sends = Send.objects.filter(lead=OuterRef("pk"))
-    skipped = sends.filter(status=Send.Status.SKIPPED)
-    replied = (
-        When(replied_at__isnull=False, then=Value(f"{STOPPED}replied"))
-        if campaign.stop_on_reply
-        else None
-    )
-    conditions = [
+    """The campaign's leads, each annotated with its `state` (see the module docstring).
+
+    The lead's own columns settle most leads. The others (nothing due: in flight, stopped
+    by a rule, failed or finished) are told apart by their last email, read with one
+    look-up per lead on the sends' lead index: `last:<status>:<skip reason>`, or `last::`
+    without any email. `_state_of` names those.
+    """
+    stopped = [
         When(is_unsubscribed=True, then=Value(f"{STOPPED}unsubscribed")),
         When(is_bounced=True, then=Value(f"{STOPPED}bounced")),
         When(is_blocklisted=True, then=Value(f"{STOPPED}blocklisted")),
-        *([replied] if replied is not None else []),
-        # An email in flight or a stop means no next_due_at: these are cheap column tests
-        # that settle most leads before any look-up of their sends.
-        When(next_due_at__lte=now, next_step=1, then=Value("due_first_step")),
-        When(next_due_at__lte=now, then=Value("due_follow_up")),
-        When(next_due_at__gt=now, then=Value("waiting_on_delay")),
-        When(Exists(sends.filter(status__in=IN_FLIGHT)), then=Value("in_flight")),
-        When(
-            Exists(skipped),
-            then=Concat(
-                Value(STOPPED),
-                Subquery(skipped.order_by("-step").values("skip_reason")[:1]),
-                output_field=CharField(),
-            ),
-        ),
-        When(Exists(sends.filter(status=Send.Status.FAILED)), then=Value("failed")),
     ]
-    return Lead.objects.filter(campaign=campaign).annotate(
-        state=Case(*conditions, default=Value("finished"), output_field=CharField())
+    if campaign.stop_on_reply:
+        stopped.append(When(replied_at__isnull=False, then=Value(f"{STOPPED}replied")))
+    last_email = (
+        Send.objects.filter(lead=OuterRef("pk"))
+        .order_by("-step", "-created_at")
+        .annotate(key=Concat("status", Value(":"), "skip_reason", output_field=CharField()))
+        .values("key")[:1]
     )
+    return Lead.objects.filter(campaign=campaign).annotate(
+        state=Case(
+            *stopped,
+            When(next_due_at__lte=now, next_step=1, then=Value("due_first_step")),
+            When(next_due_at__lte=now, then=Value("due_follow_up")),
+            When(next_due_at__gt=now, then=Value("waiting_on_delay")),
+            default=Concat(
+                Value(LAST), Coalesce(Subquery(last_email), Value(":")), output_field=CharField()
+            ),
+            output_field=CharField(),
+        )
+    )
+
+
+def _state_of(key: str) -> str:
+    """A lead's state from `_lead_states`, its last email's key named."""
+    if not key.startswith(LAST):
+        return key
+    status, _, reason = key.removeprefix(LAST).partition(":")
+    if status in IN_FLIGHT:
+        return "in_flight"
+    if status == Send.Status.SKIPPED:
+        return f"{STOPPED}{reason}"
+    if status == Send.Status.FAILED:
+        return "failed"
+    return "finished"  # its last email was sent (or bounced, which its flag says first)
 
 
 def _leads(campaign: Campaign, now: datetime) -> tuple[LeadsDiagnosis, Counter[str | None]]:
@@ -309,6 +325,7 @@ def _leads(campaign: Campaign, now: datetime) -> tuple[LeadsDiagnosis, Counter[s
     due_by_provider: Counter[str | None] = Counter()
     waiting_next: list[datetime] = []
     for row in rows:
+        row["state"] = _state_of(row["state"])
         states[row["state"]] += row["n"]
         if row["state"] == "due_first_step":
             due_by_provider[row["provider"]] += row["n"]
