@@ -94,16 +94,22 @@ class ScheduleSerializer(serializers.Serializer):
 class CampaignStatsSerializer(serializers.Serializer):
     """The headline numbers (the index's and update's `stats`)."""
 
-    progress = serializers.IntegerField()
+    progress = serializers.IntegerField(
+        help_text="Cached percentage of leads that will get no more email."
+    )
     sequence_steps = serializers.IntegerField()
     leads_count = serializers.IntegerField()
-    sent = serializers.IntegerField()
-    contacted = serializers.IntegerField()
-    replies = serializers.IntegerField()
+    sent = serializers.IntegerField(
+        help_text="Emails that left: accepted, or refused by the recipient's server (bounced)."
+    )
+    contacted = serializers.IntegerField(
+        help_text="Distinct leads with at least one accepted email."
+    )
+    replies = serializers.IntegerField(help_text="Distinct leads that replied.")
     reply_rate = serializers.FloatField(help_text="Percentage: replies / contacted.")
-    positive_replies = serializers.IntegerField()
+    positive_replies = serializers.IntegerField(help_text="Replied leads marked positive.")
     positive_reply_rate = serializers.FloatField(help_text="Percentage: positive / contacted.")
-    bounced = serializers.IntegerField()
+    bounced = serializers.IntegerField(help_text="Bounced emails (counted among `sent`).")
     bounce_rate = serializers.FloatField(help_text="Percentage: bounced / sent.")
 
 
