@@ -243,6 +243,12 @@ class Send(models.Model):
             # Analytics: sent per day, per variant.
             models.Index(fields=["campaign", "sent_at"], name="send_campaign_sent"),
             models.Index(fields=["variant", "status"], name="send_variant_status"),
+            # Bounces per day (a bounce has no `sent_at`): a handful of rows per campaign.
+            models.Index(
+                fields=["campaign", "attempted_at"],
+                condition=models.Q(status="bounced"),
+                name="send_campaign_bounced",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -94,16 +94,22 @@ class ScheduleSerializer(serializers.Serializer):
 class CampaignStatsSerializer(serializers.Serializer):
     """The headline numbers (the index's and update's `stats`)."""
 
-    progress = serializers.IntegerField()
+    progress = serializers.IntegerField(
+        help_text="Cached percentage of leads that will get no more email."
+    )
     sequence_steps = serializers.IntegerField()
     leads_count = serializers.IntegerField()
-    sent = serializers.IntegerField()
-    contacted = serializers.IntegerField()
-    replies = serializers.IntegerField()
+    sent = serializers.IntegerField(
+        help_text="Emails that left: accepted, or refused by the recipient's server (bounced)."
+    )
+    contacted = serializers.IntegerField(
+        help_text="Distinct leads with at least one accepted email."
+    )
+    replies = serializers.IntegerField(help_text="Distinct leads that replied.")
     reply_rate = serializers.FloatField(help_text="Percentage: replies / contacted.")
-    positive_replies = serializers.IntegerField()
+    positive_replies = serializers.IntegerField(help_text="Replied leads marked positive.")
     positive_reply_rate = serializers.FloatField(help_text="Percentage: positive / contacted.")
-    bounced = serializers.IntegerField()
+    bounced = serializers.IntegerField(help_text="Bounced emails (counted among `sent`).")
     bounce_rate = serializers.FloatField(help_text="Percentage: bounced / sent.")
 
 
@@ -134,6 +140,116 @@ class CampaignAnalyticsSerializer(CampaignStatsSerializer):
 
     daily = DailyStatsSerializer(many=True)
     sequences = SequenceStatsSerializer(many=True)
+
+
+class DiagnosisReasonSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="A stable, machine-readable name for the reason.")
+    message = serializers.CharField(help_text="The reason in a sentence, with its numbers.")
+
+
+class DiagnosisWindowSerializer(serializers.Serializer):
+    timezone = serializers.CharField()
+    is_open = serializers.BooleanField(help_text="Whether the schedule allows sending now.")
+    opens_at = serializers.DateTimeField(
+        allow_null=True, help_text="Closed: the next opening; null when no day is enabled."
+    )
+    closes_at = serializers.DateTimeField(
+        allow_null=True, help_text="Open: when today's window closes."
+    )
+
+
+class DiagnosisDailyLimitSerializer(serializers.Serializer):
+    limit = serializers.IntegerField()
+    used_today = serializers.IntegerField(
+        help_text="Emails used today, in the campaign's timezone (sent, bounced, failed, "
+        "in flight)."
+    )
+    remaining = serializers.IntegerField()
+    resets_at = serializers.DateTimeField(help_text="Midnight in the campaign's timezone.")
+
+
+class DiagnosisInboxSerializer(serializers.Serializer):
+    STATES = ["ready", "waiting_for_gap", "at_daily_cap", "not_connected", "inactive"]
+
+    id = serializers.UUIDField()
+    email = serializers.CharField()
+    provider = serializers.CharField()
+    state = serializers.ChoiceField(choices=STATES)
+    used_today = serializers.IntegerField(help_text="Across all campaigns, in the UTC day.")
+    daily_limit = serializers.IntegerField(help_text="The inbox's daily_campaign_limit.")
+    next_send_at = serializers.DateTimeField(
+        allow_null=True, help_text="Waiting for its gap: when it may send again."
+    )
+
+
+class DiagnosisInboxesSerializer(serializers.Serializer):
+    attached = serializers.IntegerField()
+    usable_now = serializers.IntegerField(help_text="Active, connected, under cap, gap passed.")
+    waiting_for_gap = serializers.IntegerField()
+    at_daily_cap = serializers.IntegerField()
+    not_connected = serializers.IntegerField()
+    inactive = serializers.IntegerField()
+    next_send_at = serializers.DateTimeField(
+        allow_null=True, help_text="The earliest end of a gap among the inboxes waiting."
+    )
+    caps_reset_at = serializers.DateTimeField(help_text="Inbox caps count per UTC day.")
+    items = DiagnosisInboxSerializer(many=True)
+
+
+class DiagnosisStoppedSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    bounced = serializers.IntegerField()
+    unsubscribed = serializers.IntegerField()
+    blocklisted = serializers.IntegerField()
+    replied = serializers.IntegerField()
+    company_replied = serializers.IntegerField()
+    inbox_detached = serializers.IntegerField()
+    other = serializers.IntegerField()
+
+
+class DiagnosisLeadsSerializer(serializers.Serializer):
+    """Each lead counts once, in the first state that applies (stopped first)."""
+
+    total = serializers.IntegerField()
+    due_first_step = serializers.IntegerField()
+    due_follow_ups = serializers.IntegerField()
+    retries_due = serializers.IntegerField(
+        help_text="Emails put back after a temporary failure and due again (in flight)."
+    )
+    awaiting_esp_detection = serializers.IntegerField(
+        allow_null=True,
+        help_text="Due for step 1, ESP not detected yet; null without esp_matching.",
+    )
+    waiting_on_delay = serializers.IntegerField()
+    next_due_at = serializers.DateTimeField(
+        allow_null=True, help_text="The earliest time a waiting lead is due."
+    )
+    in_flight = serializers.IntegerField(
+        help_text="Leads with an email claimed, scheduled for a retry, or of unknown outcome."
+    )
+    unknown_outcome = serializers.IntegerField(
+        help_text="Emails whose connection broke after sending, awaiting reconciliation."
+    )
+    failed = serializers.IntegerField()
+    finished = serializers.IntegerField()
+    stopped = DiagnosisStoppedSerializer()
+
+
+class CampaignDiagnosticsSerializer(serializers.Serializer):
+    """Why the campaign is or is not sending right now (campaigns/diagnostics.py)."""
+
+    checked_at = serializers.DateTimeField()
+    sending = serializers.BooleanField(help_text="True exactly when `reasons` is empty.")
+    status = serializers.CharField()
+    paused_reason = serializers.CharField(
+        allow_null=True, help_text="Why it paused itself (bounce protection); null otherwise."
+    )
+    reasons = DiagnosisReasonSerializer(many=True, help_text="What keeps it from sending.")
+    warnings = DiagnosisReasonSerializer(many=True, help_text="What slows it down.")
+    window = DiagnosisWindowSerializer()
+    daily_limit = DiagnosisDailyLimitSerializer()
+    inboxes = DiagnosisInboxesSerializer()
+    leads = DiagnosisLeadsSerializer()
 
 
 class CampaignSerializer(serializers.ModelSerializer):

@@ -3,6 +3,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from drf_spectacular.openapi import AutoSchema
@@ -12,13 +13,14 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from campaigns import analytics, services, unsubscribe
+from campaigns import analytics, diagnostics, services, unsubscribe
 from campaigns.filters import CampaignFilterSet
 from campaigns.models import Campaign, Sequence, Variant
 from campaigns.serializers import (
     CampaignAnalyticsSerializer,
     CampaignCreateSerializer,
     CampaignDetailSerializer,
+    CampaignDiagnosticsSerializer,
     CampaignInboxSerializer,
     CampaignSerializer,
     CampaignUpdateSerializer,
@@ -95,6 +97,16 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, Workspace
         campaign = self.get_object()
         stats = analytics.campaign_stats([campaign], breakdown=True)[campaign.pk]
         return Response(CampaignAnalyticsSerializer(stats).data)
+
+    @extend_schema(
+        responses=CampaignDiagnosticsSerializer,
+        description="Why the campaign is or is not sending right now, with the counts behind "
+        "it: status, window, daily limit, inboxes and leads. Beyond the spec.",
+    )
+    @action(detail=True, methods=["get"])
+    def diagnostics(self, request: Request, pk: str) -> Response:
+        diagnosis = diagnostics.campaign_diagnosis(campaign=self.get_object(), now=timezone.now())
+        return Response(CampaignDiagnosticsSerializer(diagnosis).data)
 
     @extend_schema(request=ScheduleUpdateSerializer, responses=ScheduleSerializer)
     @action(detail=True, methods=["patch"])

@@ -17,6 +17,7 @@ def test_schema_lists_every_campaign_endpoint(schema):
         "/api/v1/campaigns": {"get", "post"},
         "/api/v1/campaigns/{id}": {"get", "patch", "delete"},
         "/api/v1/campaigns/{id}/analytics": {"get"},
+        "/api/v1/campaigns/{id}/diagnostics": {"get"},
         "/api/v1/campaigns/{id}/schedule": {"patch"},
         "/api/v1/campaigns/{id}/inboxes/attach": {"post"},
         "/api/v1/campaigns/{id}/inboxes/detach": {"post"},
@@ -102,3 +103,23 @@ def test_variant_and_preview_bodies_are_documented(schema):
         schema, request["post"]["requestBody"]["content"]["application/json"]["schema"]
     )
     assert {"lead_id", "variables", "inbox_id"} <= set(request_schema["properties"])
+
+
+def test_the_diagnostics_body_is_documented(schema):
+    body = body_schema(schema, "/api/v1/campaigns/{id}/diagnostics", "get", "200")
+    data = resolve(schema, body["properties"]["data"])
+    assert set(data["properties"]) == {
+        "checked_at",
+        "sending",
+        "status",
+        "paused_reason",
+        "reasons",
+        "warnings",
+        "window",
+        "daily_limit",
+        "inboxes",
+        "leads",
+    }
+    leads = resolve(schema, data["properties"]["leads"])
+    stopped = resolve(schema, leads["properties"]["stopped"])
+    assert {"bounced", "unsubscribed", "blocklisted", "replied"} <= set(stopped["properties"])
