@@ -64,6 +64,12 @@ for _position, _key in enumerate(ENCRYPTION_KEYS, start=1):
 
 ALLOWED_HOSTS = env_list("REACHKIT_ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
 PUBLIC_URL = env_str("REACHKIT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# It starts every unsubscribe link, written raw into the List-Unsubscribe header of each email.
+if not re.fullmatch(r"https?://[!-~]+", PUBLIC_URL):
+    raise SettingsError(
+        "REACHKIT_PUBLIC_URL must be an http(s) URL in ASCII without spaces "
+        f"(an international domain in punycode), got {PUBLIC_URL!r}"
+    )
 CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
 
 SEND_GAP_SECONDS = env_int_range("REACHKIT_SEND_GAP_SECONDS", (180, 420))
