@@ -73,6 +73,10 @@ if not re.fullmatch(r"https?://[!-~]+", PUBLIC_URL):
 CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
 
 SEND_GAP_SECONDS = env_int_range("REACHKIT_SEND_GAP_SECONDS", (180, 420))
+# Development: the port of the local mail sink `make run` starts (`manage.py mailsink`);
+# the demo inbox sends to it.
+MAILSINK_PORT = env_int("MAILSINK_PORT", 1025)
+MAILSINK_DIR = VAR_DIR / "mail"
 # The sending engine (campaigns/scheduler.py, campaigns/sender.py).
 SEND_BATCH_SIZE = env_int("REACHKIT_SEND_BATCH_SIZE", 200)  # claims per campaign per round
 SEND_CLAIM_LEASE_SECONDS = env_int("REACHKIT_SEND_CLAIM_LEASE_SECONDS", 900)
