@@ -133,7 +133,7 @@ def test_the_welcome_says_where_the_emails_land_and_how_to_watch_them(db, dev, m
     assert f"through the local mail sink on 127.0.0.1:{dev.MAILSINK_PORT}" in welcome
     assert f"Emails land in {folder}/ as .eml files" in welcome
     assert f"Watch them arrive:  ls {folder}\n" in welcome
-    assert "spaces sends 20-40 s apart (REACHKIT_SEND_GAP_SECONDS=20,40)" in welcome
+    assert "then about one a minute (REACHKIT_SEND_GAP_SECONDS=20,40 spaces" in welcome
 
 
 def test_the_demo_outreach_is_development_only(db, settings):

@@ -90,20 +90,20 @@ class Command(BaseCommand):
     def _demo_lines(demo: dict[str, Any]) -> list[str]:
         folder = _shown_path(settings.MAILSINK_DIR)
         low, high = settings.SEND_GAP_SECONDS
+        # The scheduler ticks every minute and, with a gap, sends one email per inbox a tick.
         if high == 0:
-            pace = "all at once (REACHKIT_SEND_GAP_SECONDS=0,0)"
+            pace = "the others with it"
+        elif high <= 60:
+            pace = "then about one a minute"
         else:
-            pace = (
-                f"one a minute or slower: the scheduler ticks every minute and spaces sends "
-                f"{low}-{high} s apart (REACHKIT_SEND_GAP_SECONDS={low},{high})"
-            )
+            pace = f"then one every {low}-{high} s"
         status = "" if demo["status"] == "active" else f" (it is {demo['status']})"
         return [
             f"Demo campaign: {demo['campaign']!r}{status}, {demo['leads']} leads at "
             f"example.com, sent from {demo['inbox']}",
             f"  through the local mail sink on {demo['smtp']}; nothing leaves this machine.",
-            f"  Emails land in {folder}/ as .eml files, the first within a minute or two,",
-            f"  then {pace}.",
+            f"  Emails land in {folder}/ as .eml files: the first within a minute or two,",
+            f"  {pace} (REACHKIT_SEND_GAP_SECONDS={low},{high} spaces an inbox's sends).",
             f"  Watch them arrive:  ls {folder}",
             "  Follow-ups go a day later, as replies in the same thread.",
         ]
