@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 PORT ?= 8000
+MAILSINK_PORT ?= 1025
 PYTEST_ARGS ?=
 
 export PATH := $(BIN):$(PATH)
@@ -10,7 +11,7 @@ export PATH := $(BIN):$(PATH)
 .PHONY: help run test lint fmt bench install install-dev
 
 help:
-	@echo "make run    start web, worker and beat on SQLite + a file broker (http://127.0.0.1:$(PORT))"
+	@echo "make run    start web, worker, beat and a mail sink on SQLite + a file broker (http://127.0.0.1:$(PORT))"
 	@echo "make test   run the whole suite (DATABASE_URL / CELERY_BROKER_URL pick real services)"
 	@echo "make lint   ruff, formatting, mypy and the migrations check"
 	@echo "make fmt    format and auto-fix"
@@ -36,6 +37,13 @@ install-dev: $(VENV)/.installed-dev
 run: export REACHKIT_DEBUG := 1
 run: export PORT := $(PORT)
 run: export REACHKIT_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
+run: export MAILSINK_PORT := $(MAILSINK_PORT)
+# The demo's emails show up one a minute instead of one every 3-7 minutes (the default, for
+# real mailboxes). Sending from your own inboxes with make run? Set it back:
+# REACHKIT_SEND_GAP_SECONDS=180,420 make run
+run: export REACHKIT_SEND_GAP_SECONDS ?= 20,40
+# Each process's lines show as they happen, not when a pipe's buffer fills.
+run: export PYTHONUNBUFFERED := 1
 run: $(VENV)/.installed-run
 	python manage.py migrate --noinput -v0
 	python manage.py setup_demo

@@ -38,8 +38,26 @@ def _address(email: str, name: str) -> Address:
     return Address(display_name=name, username=username, domain=domain)
 
 
+# Headers stored raw (`set_raw`) are written as they are, never refolded. Python folds a long
+# header with no spaces in it (the List-Unsubscribe URL) into RFC 2047 encoded words, which
+# mail clients do not decode there: the one-click link would be lost. Headers set the usual
+# way are folded as before.
+MESSAGE_POLICY = policy.SMTP.clone(refold_source="none")
+# RFC 5322's hard limit for one header line, CRLF excluded.
+MAX_HEADER_LINE = 998
+
+
+def _unsubscribe_header(url: str) -> str:
+    """`<url>`, written on one line as mail clients expect; the URL must be safe to write raw."""
+    value = f"<{url}>"
+    line = f"List-Unsubscribe: {value}"
+    if not url.isascii() or any(char.isspace() for char in url) or len(line) > MAX_HEADER_LINE:
+        raise ValueError(f"not an unsubscribe URL a header can carry: {url!r}")
+    return value
+
+
 def build_message(email: OutgoingEmail) -> EmailMessage:
-    message = EmailMessage(policy=policy.SMTP)
+    message = EmailMessage(policy=MESSAGE_POLICY)
     message["From"] = _address(email.from_email, email.from_name)
     message["To"] = _address(email.to_email, email.to_name)
     if email.reply_to:
@@ -52,7 +70,7 @@ def build_message(email: OutgoingEmail) -> EmailMessage:
     if email.references:
         message["References"] = " ".join(email.references)
     if email.unsubscribe_url:
-        message["List-Unsubscribe"] = f"<{email.unsubscribe_url}>"
+        message.set_raw("List-Unsubscribe", _unsubscribe_header(email.unsubscribe_url))
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(email.text)
     if email.html is not None:

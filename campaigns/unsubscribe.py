@@ -35,6 +35,11 @@ def url_for(lead: Lead) -> str:
 
 
 def masked(email: str) -> str:
-    """`bo•••@acme.com`: enough for the recipient to recognise, not a full address to a stranger."""
+    """`bo•••@acme.com`: enough for the recipient to recognise, not a full address to a stranger.
+
+    At most two characters of the name, and never more than half of it: `jo@acme.com` shows
+    as `j•••@acme.com`, so even a short address is not given away whole.
+    """
     local, _, domain = email.partition("@")
-    return f"{local[:2]}{'•' * 3}@{domain}"
+    shown = local[: min(2, len(local) // 2)]
+    return f"{shown}{'•' * 3}@{domain}"

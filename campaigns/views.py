@@ -1,7 +1,7 @@
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -255,15 +255,19 @@ CAMPAIGN_PREFIX = rf"campaigns/(?P<campaign_id>{UUID_PATTERN})"
 # --- The public unsubscribe page (no API key: the signed token is the credential) -------------
 
 
-@csrf_exempt
-@require_http_methods(["GET", "POST"])
+UNSUBSCRIBE_TEMPLATE = "campaigns/unsubscribe.html"
+
+
+@csrf_exempt  # the RFC 8058 one-click POST comes from a mail provider, with no CSRF token
+@require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe_page(request: HttpRequest, token: str) -> HttpResponse:
-    """GET shows a confirm button and changes nothing (link scanners fetch links);
-    POST unsubscribes: the button, or a mail client's RFC 8058 one-click request."""
+    """GET (and HEAD) show a confirm button and change nothing: link scanners fetch links.
+    POST unsubscribes: the button, or a mail client's RFC 8058 one-click request; again is
+    harmless. A forged, tampered or cut-short token, or a deleted lead's, is a 404 page."""
     lead_id = unsubscribe.lead_id_for(token)
-    lead = Lead.objects.select_related("campaign").filter(pk=lead_id).first() if lead_id else None
+    lead = Lead.objects.filter(pk=lead_id).first() if lead_id else None
     if lead is None:
-        raise Http404("Unknown unsubscribe link.")
+        return render(request, UNSUBSCRIBE_TEMPLATE, {"state": "invalid"}, status=404)
     if request.method == "POST" and not lead.is_unsubscribed:
         services.lead_unsubscribe(lead=lead)
         lead.is_unsubscribed = True
@@ -272,8 +276,9 @@ def unsubscribe_page(request: HttpRequest, token: str) -> HttpResponse:
     if first is not None:
         sender = (first.inbox.display_name if first.inbox else "") or first.from_email
     context = {
-        "done": lead.is_unsubscribed,
+        "state": "done" if lead.is_unsubscribed else "confirm",
+        # Whoever holds the link sees a masked address, never the whole one.
         "email": unsubscribe.masked(lead.email),
         "sender": sender,
     }
-    return render(request, "campaigns/unsubscribe.html", context)
+    return render(request, UNSUBSCRIBE_TEMPLATE, context)

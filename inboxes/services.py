@@ -110,6 +110,53 @@ def inbox_create(
     return inbox
 
 
+@transaction.atomic
+def inbox_connect_sink(
+    *,
+    workspace: Workspace,
+    email: str,
+    host: str,
+    port: int,
+    first_name: str = "",
+    last_name: str = "",
+) -> tuple[Inbox, bool]:
+    """Development only (`make run`'s demo): an inbox that sends to a local mail sink.
+
+    The sink speaks plain SMTP (security none, any login) and has no IMAP. The connection
+    check logs in to both servers, so it would fail: the inbox is set `connected` directly,
+    without a check. Sending needs no IMAP: mail is copied to a Sent folder only for inboxes
+    that have an IMAP server. Created once per address; each call points it at `host`:`port`
+    again and marks it connected. Returns the inbox and whether it is new.
+    """
+    email = email.strip().lower()
+    sink = {
+        "smtp_host": host,
+        "smtp_port": port,
+        "smtp_username": email,
+        "smtp_password": "sink",  # the sink takes any login
+        "smtp_security": Inbox.Security.NONE,
+        "connection_status": Inbox.ConnectionStatus.CONNECTED,
+        "connection_error": "",
+    }
+    inbox = Inbox.objects.select_for_update().filter(workspace=workspace, email=email).first()
+    if inbox is not None:
+        for name, value in sink.items():
+            setattr(inbox, name, value)
+        inbox.save(update_fields=[*sink, "updated_at"])
+        return inbox, False
+    inbox = Inbox.objects.create(
+        workspace=workspace,
+        email=email,
+        domain=email_domain(email),
+        provider=Inbox.Provider.OTHER,
+        connection_type=Inbox.ConnectionType.IMAP_SMTP,
+        first_name=first_name,
+        last_name=last_name,
+        **sink,
+    )
+    return inbox, True
+
+
 def _duplicate(email: str) -> Conflict:
     return Conflict(
         f"An inbox for {email} already exists in this workspace.",

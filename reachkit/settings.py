@@ -64,9 +64,19 @@ for _position, _key in enumerate(ENCRYPTION_KEYS, start=1):
 
 ALLOWED_HOSTS = env_list("REACHKIT_ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
 PUBLIC_URL = env_str("REACHKIT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# It starts every unsubscribe link, written raw into the List-Unsubscribe header of each email.
+if not re.fullmatch(r"https?://[!-~]+", PUBLIC_URL):
+    raise SettingsError(
+        "REACHKIT_PUBLIC_URL must be an http(s) URL in ASCII without spaces "
+        f"(an international domain in punycode), got {PUBLIC_URL!r}"
+    )
 CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
 
 SEND_GAP_SECONDS = env_int_range("REACHKIT_SEND_GAP_SECONDS", (180, 420))
+# Development: the port of the local mail sink `make run` starts (`manage.py mailsink`);
+# the demo inbox sends to it.
+MAILSINK_PORT = env_int("MAILSINK_PORT", 1025)
+MAILSINK_DIR = VAR_DIR / "mail"
 # The sending engine (campaigns/scheduler.py, campaigns/sender.py).
 SEND_BATCH_SIZE = env_int("REACHKIT_SEND_BATCH_SIZE", 200)  # claims per campaign per round
 SEND_CLAIM_LEASE_SECONDS = env_int("REACHKIT_SEND_CLAIM_LEASE_SECONDS", 900)

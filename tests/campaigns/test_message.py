@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.utils import parsedate_to_datetime
 
+import pytest
+
 from campaigns.message import OutgoingEmail, build_message, make_message_id
 
 SEND_ID = uuid.UUID("12345678-1234-5678-1234-567812345678")
@@ -76,6 +78,37 @@ def test_reply_to_and_one_click_unsubscribe_headers():
     assert message["Reply-To"] == "replies@sender.com"
     assert message["List-Unsubscribe"] == "<https://reach.example/u/tok>"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+# The length of a real link: a public URL, then the lead id and its signature.
+LONG_UNSUBSCRIBE_URL = (
+    "https://outreach.reachkit.example.com/u/"
+    "0f8fad5bd9cb469fa16570867728950e:3Xc9m1ZkQ2pW8vLr5Tn7YbH4sJd6Fg0aKe2Ui9Oq1Mw"
+)
+
+
+def test_a_long_unsubscribe_link_stays_one_plain_line_mail_clients_can_read():
+    raw = build_message(email(unsubscribe_url=LONG_UNSUBSCRIBE_URL)).as_bytes()
+    header = f"List-Unsubscribe: <{LONG_UNSUBSCRIBE_URL}>\r\n".encode()
+    # Not folded into RFC 2047 encoded words (=?utf-8?q?…?=), which clients do not decode here.
+    assert header in raw
+    assert b"=?utf-8?" not in raw
+    message = parsed(email(unsubscribe_url=LONG_UNSUBSCRIBE_URL))
+    assert message["List-Unsubscribe"] == f"<{LONG_UNSUBSCRIBE_URL}>"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://reach.example/u/tok\r\nBcc: victim@example.com",
+        "https://reach.example/u/t ok",
+        "https://réach.example/u/tok",
+        "https://reach.example/u/" + "t" * 1000,
+    ],
+)
+def test_an_unsubscribe_url_a_header_cannot_carry_is_refused(url):
+    with pytest.raises(ValueError, match="unsubscribe URL"):
+        build_message(email(unsubscribe_url=url))
 
 
 def test_non_ascii_names_and_subjects_are_encoded_and_survive():

@@ -64,6 +64,9 @@ def test_a_malformed_encryption_key_is_refused_by_position():
         ("REACHKIT_THROTTLE_RATE", "lots"),
         ("REACHKIT_SEND_GAP_SECONDS", "420,180"),
         ("REACHKIT_DNS_TIMEOUT_SECONDS", "soon"),
+        ("REACHKIT_PUBLIC_URL", "reach.example.com"),
+        ("REACHKIT_PUBLIC_URL", "https://réach.example.com"),
+        ("REACHKIT_PUBLIC_URL", "https://reach.example.com/a b"),
     ],
 )
 def test_a_malformed_setting_stops_the_process_with_one_line_naming_it(name, value):
