@@ -2,8 +2,9 @@
 
 Such a row is never sent again blindly. Once the server has had time to file it, the
 inbox's Sent folder is searched for the row's Message-ID over IMAP: found means `sent`
-(and the lead moves on), not found means `failed`. A row that cannot be checked (IMAP
-unreachable) is tried again on later passes, and failed after a few days.
+(and the lead moves on), not found means `failed`. A row that cannot be checked now (IMAP
+unreachable) is tried again on later passes, and failed after a few days; one whose inbox
+has no IMAP at all (or was deleted) is failed at once.
 """
 
 import logging
@@ -45,9 +46,15 @@ def reconcile_unknown() -> dict[str, int]:
     for send in rows:
         by_inbox[send.inbox].append(send)
     for inbox, sends in by_inbox.items():
-        found = _find_in_sent(inbox, sends) if inbox is not None else set()
+        checkable = inbox is not None and bool(inbox.imap_host)
+        found = _find_in_sent(inbox, sends) if inbox is not None and checkable else set()
         if found is None:
             continue  # could not look: try again next pass
+        why_failed = (
+            "outcome unknown: not found in the Sent folder"
+            if checkable
+            else "outcome unknown: the inbox has no IMAP to check, so it is not sent again"
+        )
         for send in sends:
             if send.message_id in found:
                 record_sent(
@@ -62,7 +69,7 @@ def reconcile_unknown() -> dict[str, int]:
             else:
                 Send.objects.filter(pk=send.pk, status=Send.Status.UNKNOWN).update(
                     status=Send.Status.FAILED,
-                    smtp_response="outcome unknown: not found in the Sent folder",
+                    smtp_response=why_failed,
                 )
                 counts["failed"] += 1
     if rows:

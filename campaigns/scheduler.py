@@ -587,7 +587,5 @@ def run_pass(*, inline: bool) -> PassReport:
                 sender.enqueue_delivery(claims)
         if not claimed or not inline:
             break
-    for campaign_id in touched:
-        sender.refresh_progress(campaign_id)
     logger.info("scheduler pass", extra={**report.as_dict(), "campaigns": len(touched)})
     return report

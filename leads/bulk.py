@@ -37,6 +37,8 @@ _COPY_COLUMNS = (
     "provider",
     "created_at",
     "updated_at",
+    # Due for step 1 from the app's clock, like a lead saved one at a time (not the database's).
+    "next_due_at",
 )
 
 
@@ -152,7 +154,7 @@ def _copy_leads(
                     f"{dumps(row.variables).translate(escapes)}\t"
                     f"{row.search_text.translate(escapes)}\t"
                     f"{status}\tf\tf\t{'t' if row.is_blocklisted else 'f'}\t"
-                    f"{row.provider or null}\t{stamp}\t{stamp}\n"
+                    f"{row.provider or null}\t{stamp}\t{stamp}\t{stamp}\n"
                 )
             copy.write("".join(lines))
 

@@ -226,6 +226,12 @@ PERIODIC_TASKS: list[dict[str, object]] = [
     {"name": "detect lead providers", "task": "leads.detect_providers_due", "every_seconds": 60},
     # The send scheduler's tick.
     {"name": "send due emails", "task": "campaigns.send_due", "every_seconds": 60},
+    # Campaigns' cached progress (it reads every lead, so not on each tick).
+    {
+        "name": "refresh campaign progress",
+        "task": "campaigns.refresh_progress",
+        "every_seconds": 300,
+    },
 ]
 
 # --- Cache (throttling) -----------------------------------------------------------------

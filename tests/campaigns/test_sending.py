@@ -71,3 +71,30 @@ def test_one_smtp_login_carries_a_whole_batch(outreach):
     outreach.send_due()
     assert len(outreach.received()) == 5
     assert [attempt.succeeded for attempt in outreach.smtp.auth_attempts] == [True]
+
+
+def test_progress_is_recounted_by_its_periodic_task_after_the_last_email(outreach):
+    from campaigns.models import Campaign
+    from campaigns.tasks import refresh_progress_task
+
+    outreach.add_leads("bob@acme.com", "ann@acme.com")
+    outreach.send_due()
+    outreach.advance(days=2, minutes=1)
+    outreach.send_due()  # both got their last step
+    refresh_progress_task.delay()
+    assert Campaign.objects.get(pk=outreach.campaign.pk).progress == 100
+
+
+def test_an_unknown_send_from_an_inbox_without_imap_fails_at_once_never_resent(outreach, settings):
+    settings.SEND_RECONCILE_AFTER_SECONDS = 60
+    outreach.inbox.imap_host = ""
+    outreach.inbox.save()
+    (bob,) = outreach.add_leads("bob@acme.com")
+    outreach.smtp.drop_after_data()
+    outreach.send_due()
+    outreach.advance(minutes=2)
+    outreach.send_due()
+    send = outreach.send_of(bob)
+    assert send.status == Send.Status.FAILED
+    assert "no IMAP" in send.smtp_response
+    assert len(outreach.received()) == 1
