@@ -26,12 +26,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from campaigns import services
 from campaigns.models import Campaign, Send
 from campaigns.schedule import SUPPORTED_TIMEZONES
 from campaigns.scheduler import claim_for_campaign
+from campaigns.sender import deliver
 from campaigns.tasks import deliver_sends_task
 from inboxes.models import Inbox
 from leads.bulk import LeadRow, insert_leads, ordered_ids
@@ -352,3 +354,61 @@ def test_concurrent_passes_keep_every_inbox_cap(fleet):
     assert sum(fleet.received_ids().values()) == 100
     per_inbox = Counter(Send.objects.values_list("inbox__email", flat=True))
     assert per_inbox == {f"sender{number}@fleet.test": 25 for number in range(4)}
+
+
+def test_an_attempt_is_committed_durably_before_smtp_and_outcomes_do_not_wait_for_the_disk(
+    fleet, settings
+):
+    settings.SEND_GAP_SECONDS = (0, 0)
+    fleet.add_inbox(0)
+    campaign = fleet.add_campaign(leads=5)
+    claims = claim_for_campaign(
+        Campaign.objects.select_related("schedule", "workspace").get(pk=campaign.pk),
+        timezone.now(),
+        "test",
+    )
+    writes: list[tuple[str, bool, str]] = []
+
+    def watch(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        result = execute(sql, params, many, context)
+        if sql.startswith('UPDATE "campaigns_send" SET "attempted_at"'):
+            kind = "attempt"
+        elif sql.startswith(('UPDATE "campaigns_send" SET "status"', 'UPDATE "leads_lead"')):
+            kind = "outcome"
+        else:
+            return result
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            writes.append((kind, connection.in_atomic_block, cursor.fetchone()[0]))
+        return result
+
+    with connection.execute_wrapper(watch):
+        assert deliver([send.pk for send in claims]).sent == 5
+
+    # The mark commits on its own and waits for the disk: after a crash of the database
+    # as well as of the worker, an email that may have left is never taken for untried.
+    assert writes.count(("attempt", False, "on")) == 5
+    # What SMTP said is written without waiting: lost, it leaves the row attempted, so
+    # `unknown`, reconciled and never resent.
+    assert writes.count(("outcome", True, "off")) == 10
+    assert len(writes) == 15
+    assert statuses() == {Send.Status.SENT: 5}
+
+
+def test_each_email_costs_the_same_six_statements_however_large_the_batch(fleet, settings):
+    settings.SEND_GAP_SECONDS = (0, 0)
+    fleet.add_inbox(0)
+    campaign = fleet.add_campaign(leads=15)
+    loaded = Campaign.objects.select_related("schedule", "workspace").get(pk=campaign.pk)
+    queries = {}
+    for size in (5, 10):
+        settings.SEND_BATCH_SIZE = size
+        claims = claim_for_campaign(loaded, timezone.now(), "test")
+        with CaptureQueriesContext(connection) as captured:
+            assert deliver([send.pk for send in claims]).sent == size
+        queries[size] = len(captured)
+
+    # Per email: the attempt mark; then BEGIN, relaxed commit, the row, the lead, COMMIT.
+    # Steps and threads are read once per batch.
+    assert (queries[10] - queries[5]) / 5 == 6
+    assert statuses() == {Send.Status.SENT: 15}
