@@ -125,8 +125,10 @@ class InboxPool:
         }
         if not candidates:
             return cls({})
+        # In one order for everyone: two claimers creating the same new rows never deadlock.
         InboxPace.objects.bulk_create(
-            [InboxPace(inbox_id=inbox_id) for inbox_id in candidates], ignore_conflicts=True
+            [InboxPace(inbox_id=inbox_id) for inbox_id in sorted(candidates)],
+            ignore_conflicts=True,
         )
         ready = [
             pace.inbox_id
@@ -361,6 +363,14 @@ def claim_for_campaign(campaign: Campaign, now: datetime, worker: str) -> list[S
     if not campaign.schedule.weekly().is_open(now):
         return []
     with transaction.atomic():
+        # One claimer per campaign at a time (the others wait the few milliseconds): the
+        # daily limit below is counted after any earlier claimer committed, so two passes
+        # never both spend the same remainder. A campaign paused meanwhile is left alone.
+        active = Campaign.objects.select_for_update().filter(
+            pk=campaign.pk, status=Campaign.Status.ACTIVE
+        )
+        if not active.exists():
+            return []
         budget = min(
             campaign.daily_limit - campaign_sends_today(campaign, now), settings.SEND_BATCH_SIZE
         )

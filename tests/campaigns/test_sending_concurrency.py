@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -32,7 +33,7 @@ from django.utils import timezone
 from campaigns import services
 from campaigns.models import Campaign, Send
 from campaigns.schedule import SUPPORTED_TIMEZONES
-from campaigns.scheduler import claim_for_campaign
+from campaigns.scheduler import InboxPool, claim_for_campaign
 from campaigns.sender import deliver
 from campaigns.tasks import deliver_sends_task
 from inboxes.models import Inbox
@@ -354,6 +355,79 @@ def test_concurrent_passes_keep_every_inbox_cap(fleet):
     assert sum(fleet.received_ids().values()) == 100
     per_inbox = Counter(Send.objects.values_list("inbox__email", flat=True))
     assert per_inbox == {f"sender{number}@fleet.test": 25 for number in range(4)}
+
+
+def test_a_pass_that_claims_while_another_commits_keeps_the_daily_limit(fleet, settings):
+    """Two schedulers on one campaign: the second counts today's sends only once the first
+    has committed its claims, so both together stay within `daily_limit`."""
+    settings.SEND_GAP_SECONDS = (0, 0)
+    for number in range(2):
+        fleet.add_inbox(number)
+    campaign = fleet.add_campaign(leads=300)
+    Campaign.objects.filter(pk=campaign.pk).update(daily_limit=100)
+    first_holds, release_first = threading.Event(), threading.Event()
+    save_paces = InboxPool.save_paces
+
+    def hold_the_first(pool: InboxPool, now: datetime) -> None:
+        save_paces(pool, now)
+        if threading.current_thread().name == "first":
+            first_holds.set()
+            release_first.wait(10)  # inside its transaction: its claims are not committed yet
+
+    claimed: dict[str, int] = {}
+    failures: list[BaseException] = []
+
+    def scheduler() -> None:
+        try:
+            loaded = Campaign.objects.select_related("schedule", "workspace").get(pk=campaign.pk)
+            name = threading.current_thread().name
+            claimed[name] = len(claim_for_campaign(loaded, timezone.now(), name))
+        except BaseException as error:  # reported below, on the main thread
+            failures.append(error)
+        finally:
+            connections.close_all()
+
+    with patch.object(InboxPool, "save_paces", hold_the_first):
+        first = threading.Thread(target=scheduler, name="first")
+        first.start()
+        assert first_holds.wait(10)
+        second = threading.Thread(target=scheduler, name="second")
+        second.start()
+        # The second waits on the first's locks; then the first commits.
+        assert wait_for_a_blocked_query(), "the second scheduler never waited"
+        release_first.set()
+        first.join(10)
+        second.join(10)
+
+    assert failures == []
+    assert claimed == {"first": 100, "second": 0}
+    assert Send.objects.filter(status=Send.Status.CLAIMED).count() == 100
+
+
+def test_a_campaign_paused_after_the_pass_listed_it_is_not_claimed(fleet, settings):
+    settings.SEND_GAP_SECONDS = (0, 0)
+    fleet.add_inbox(0)
+    campaign = fleet.add_campaign(leads=3)
+    listed = Campaign.objects.select_related("schedule", "workspace").get(pk=campaign.pk)
+    services.campaign_update(campaign=campaign, status=Campaign.Status.PAUSED)
+
+    assert claim_for_campaign(listed, timezone.now(), "test") == []
+    assert not Send.objects.exists()
+
+
+def wait_for_a_blocked_query(seconds: float = 10) -> bool:
+    """Whether a session of this test database is waiting for a lock, within `seconds`."""
+    deadline = time.monotonic() + seconds
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return True
+            time.sleep(0.02)
+    return False
 
 
 def test_an_attempt_is_committed_durably_before_smtp_and_outcomes_do_not_wait_for_the_disk(
