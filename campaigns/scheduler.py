@@ -241,17 +241,21 @@ class StepPlan:
         by_sequence = {step.pk: number for number, step in steps.items()}
         for variant in enabled:
             variants[by_sequence[variant.sequence_id]].append(variant)
-        counts: Counter[uuid.UUID] = Counter(
-            {
-                row["variant_id"]: row["n"]
-                for row in Send.objects.filter(
-                    campaign=campaign, status__in=COUNTED, variant__isnull=False
-                )
-                .values("variant_id")
-                .annotate(n=Count("pk"))
-                .order_by()
-            }
-        )
+        # Only a step with a choice (an A/B test) needs counts, read from the (variant,
+        # status) index: a step with one variant costs nothing, however many emails the
+        # campaign has sent.
+        contested = [v.pk for choices in variants.values() if len(choices) > 1 for v in choices]
+        counts: Counter[uuid.UUID] = Counter()
+        if contested:
+            counts.update(
+                {
+                    row["variant_id"]: row["n"]
+                    for row in Send.objects.filter(variant_id__in=contested, status__in=COUNTED)
+                    .values("variant_id")
+                    .annotate(n=Count("pk"))
+                    .order_by()
+                }
+            )
         return cls(steps, variants, counts)
 
     def pick_variant(self, step: int) -> Variant | None:
