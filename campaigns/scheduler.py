@@ -138,8 +138,10 @@ class InboxPool:
         }
         if not candidates:
             return cls({})
+        # In one order for everyone: two claimers creating the same new rows never deadlock.
         InboxPace.objects.bulk_create(
-            [InboxPace(inbox_id=inbox_id) for inbox_id in candidates], ignore_conflicts=True
+            [InboxPace(inbox_id=inbox_id) for inbox_id in sorted(candidates)],
+            ignore_conflicts=True,
         )
         ready = [
             pace.inbox_id
@@ -263,17 +265,21 @@ class StepPlan:
         by_sequence = {step.pk: number for number, step in steps.items()}
         for variant in enabled:
             variants[by_sequence[variant.sequence_id]].append(variant)
-        counts: Counter[uuid.UUID] = Counter(
-            {
-                row["variant_id"]: row["n"]
-                for row in Send.objects.filter(
-                    campaign=campaign, status__in=COUNTED, variant__isnull=False
-                )
-                .values("variant_id")
-                .annotate(n=Count("pk"))
-                .order_by()
-            }
-        )
+        # Only a step with a choice (an A/B test) needs counts, read from the (variant,
+        # status) index: a step with one variant costs nothing, however many emails the
+        # campaign has sent.
+        contested = [v.pk for choices in variants.values() if len(choices) > 1 for v in choices]
+        counts: Counter[uuid.UUID] = Counter()
+        if contested:
+            counts.update(
+                {
+                    row["variant_id"]: row["n"]
+                    for row in Send.objects.filter(variant_id__in=contested, status__in=COUNTED)
+                    .values("variant_id")
+                    .annotate(n=Count("pk"))
+                    .order_by()
+                }
+            )
         return cls(steps, variants, counts)
 
     def pick_variant(self, step: int) -> Variant | None:
@@ -385,6 +391,14 @@ def claim_for_campaign(campaign: Campaign, now: datetime, worker: str) -> list[S
     if not campaign.schedule.weekly().is_open(now):
         return []
     with transaction.atomic():
+        # One claimer per campaign at a time (the others wait the few milliseconds): the
+        # daily limit below is counted after any earlier claimer committed, so two passes
+        # never both spend the same remainder. A campaign paused meanwhile is left alone.
+        active = Campaign.objects.select_for_update().filter(
+            pk=campaign.pk, status=Campaign.Status.ACTIVE
+        )
+        if not active.exists():
+            return []
         budget = min(
             campaign.daily_limit - campaign_sends_today(campaign, now), settings.SEND_BATCH_SIZE
         )

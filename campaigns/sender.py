@@ -22,7 +22,8 @@ import re
 import smtplib
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -30,6 +31,7 @@ from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.utils import timezone
@@ -203,6 +205,34 @@ def _stopped(campaign: Campaign) -> Q:
     return stopped
 
 
+def step_delays(campaign_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, dict[int, int]]:
+    """Each campaign's steps and their `delay_days`: one query for a batch's campaigns."""
+    delays: dict[uuid.UUID, dict[int, int]] = defaultdict(dict)
+    for campaign_id, step, delay_days in Step.objects.filter(
+        campaign_id__in=set(campaign_ids)
+    ).values_list("campaign_id", "step", "delay_days"):
+        delays[campaign_id][step] = delay_days
+    return delays
+
+
+@contextmanager
+def _outcome_writes() -> Iterator[None]:
+    """The transaction that records what became of an email already handed to SMTP.
+
+    On PostgreSQL it commits without waiting for the disk (`synchronous_commit` off): were
+    the database to crash and lose it, the row would still be claimed and attempted, so
+    it would be recovered as `unknown` and reconciled, never sent again. The write that
+    must be durable is the attempt mark before SMTP (`_mark_attempted`); it also flushes
+    every earlier outcome to disk. Inside a caller's transaction nothing changes.
+    """
+    relaxed = db_connection.vendor == "postgresql" and not db_connection.in_atomic_block
+    with transaction.atomic():
+        if relaxed:
+            with db_connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
+
+
 def record_sent(
     send: Send,
     *,
@@ -211,15 +241,18 @@ def record_sent(
     subject: str | None,
     now: datetime,
     from_status: str = Send.Status.CLAIMED,
+    delays: Mapping[int, int] | None = None,
 ) -> bool:
     """The email left: the row is `sent`, the lead `contacted` and due for its next step.
 
     Only a row still in `from_status` moves (a stale-claim recovery may have taken it);
-    returns whether it did.
+    returns whether it did. `delays`: the campaign's steps and their `delay_days`, when
+    the caller has them (a batch looks them up once).
     """
-    step = Step.objects.filter(campaign_id=send.campaign_id, step=send.step).first()
-    has_next = Step.objects.filter(campaign_id=send.campaign_id, step=send.step + 1).exists()
-    next_due = now + timedelta(days=step.delay_days if step else 0) if has_next else None
+    if delays is None:
+        delays = step_delays([send.campaign_id])[send.campaign_id]
+    has_next = send.step + 1 in delays
+    next_due = now + timedelta(days=delays.get(send.step, 0)) if has_next else None
     fields: dict[str, object] = {
         "status": Send.Status.SENT,
         "sent_at": now,
@@ -229,7 +262,7 @@ def record_sent(
         fields["smtp_code"] = code
     if subject is not None:
         fields["subject"] = subject
-    with transaction.atomic():
+    with _outcome_writes():
         if not Send.objects.filter(pk=send.pk, status=from_status).update(**fields):
             return False
         Lead.objects.filter(pk=send.lead_id).update(
@@ -258,7 +291,7 @@ def record_outcome(send: Send, delivery: Delivery, subject: str, now: datetime) 
         "smtp_code": delivery.code,
         "smtp_response": delivery.response,
     }
-    with transaction.atomic():
+    with _outcome_writes():
         if delivery.outcome == BOUNCED:
             Send.objects.filter(pk=send.pk).update(status=Send.Status.BOUNCED, **fields)
             Lead.objects.filter(pk=send.lead_id).update(
@@ -350,6 +383,7 @@ def _deliver_batch(batch: list[Send], threads: dict[uuid.UUID, Thread]) -> PassR
     assert inbox is not None
     report = PassReport()
     filed: list[bytes] = []
+    delays = step_delays(send.campaign_id for send in batch)
     timeout = float(settings.INBOX_CONNECT_TIMEOUT_SECONDS)
     try:
         with connection.smtp_session(inbox.smtp_settings(), timeout=timeout) as client:
@@ -375,6 +409,7 @@ def _deliver_batch(batch: list[Send], threads: dict[uuid.UUID, Thread]) -> PassR
                         response=delivery.response,
                         subject=subject,
                         now=now,
+                        delays=delays[send.campaign_id],
                     )
                     filed.append(data)
                 else:

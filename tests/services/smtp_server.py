@@ -18,6 +18,10 @@ What the server receives is recorded in `messages` (envelope, raw bytes, parsed
     server.reply_to_rcpt("busy@acme.com", "451 4.7.1 Try again later")
     server.reply_to_data("452 4.3.1 Insufficient system storage", times=1)
     server.drop_after_data()   # take the message, then hang up without replying
+    server.delay_replies(0.05) # keep each message, then wait before answering it
+    hold = server.hold_replies()  # keep messages, leave clients waiting for the reply…
+    hold.held.wait(5)          # …until one is held,
+    hold.release()             # then answer it and every later one
 
 Use it through the pytest fixtures in `tests/services/fixtures.py` (`smtp_server`,
 `smtp_server_factory`), which stop every server a test started.
@@ -67,10 +71,23 @@ class AuthAttempt:
 
 
 @dataclass
+class ReplyHold:
+    """Clients waiting for the reply to their DATA: `held` is set once one waits."""
+
+    held: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def release(self) -> None:
+        self.released.set()
+
+
+@dataclass
 class _Script:
     rcpt: dict[str, str] = field(default_factory=dict)
     data_replies: list[str] = field(default_factory=list)
     drops: int = 0
+    reply_delay: float = 0.0
+    hold: ReplyHold | None = None
 
 
 class _Handler:
@@ -113,6 +130,15 @@ class _Handler:
             smtp.transport.close()
             # Never answer: closing the transport cancels this coroutine.
             await asyncio.sleep(3600)
+        delay, hold = self.server._reply_pause()
+        if delay:
+            await asyncio.sleep(delay)
+        if hold is not None:
+            # The message is kept; the client waits for the reply (a client that hangs
+            # up meanwhile cancels this coroutine).
+            hold.held.set()
+            while not hold.released.is_set():
+                await asyncio.sleep(0.01)
         return "250 2.0.0 OK: queued"
 
 
@@ -175,6 +201,19 @@ class SmtpServer:
         with self._lock:
             self._script.drops += times
 
+    def delay_replies(self, seconds: float) -> None:
+        """From now on, keep each message, then wait `seconds` before answering its DATA."""
+        with self._lock:
+            self._script.reply_delay = seconds
+
+    def hold_replies(self) -> ReplyHold:
+        """From now on, keep each message but leave its client waiting for the reply until
+        the returned hold is released (a client killed meanwhile never learns the outcome)."""
+        hold = ReplyHold()
+        with self._lock:
+            self._script.hold = hold
+        return hold
+
     def reset(self) -> None:
         """Forget received messages, auth attempts and the script (users stay)."""
         with self._lock:
@@ -194,6 +233,10 @@ class SmtpServer:
                 self._script.drops -= 1
                 return None, True
             return None, False
+
+    def _reply_pause(self) -> tuple[float, ReplyHold | None]:
+        with self._lock:
+            return self._script.reply_delay, self._script.hold
 
     def _record(self, message: ReceivedMessage) -> None:
         with self._lock:

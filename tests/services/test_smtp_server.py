@@ -2,6 +2,8 @@
 
 import smtplib
 import ssl
+import threading
+import time
 from email.message import EmailMessage
 
 import pytest
@@ -132,6 +134,37 @@ def test_the_connection_can_drop_after_data_without_a_reply(smtp_server):
     with smtplib.SMTP(smtp_server.host, smtp_server.port, timeout=5) as again:
         again.send_message(a_message())
     assert [message.replied for message in smtp_server.messages] == [False, True]
+
+
+def test_replies_can_be_slowed_down(smtp_server):
+    smtp_server.delay_replies(0.2)
+    with smtplib.SMTP(smtp_server.host, smtp_server.port, timeout=5) as client:
+        started = time.monotonic()
+        client.send_message(a_message())
+        assert time.monotonic() - started >= 0.2
+    assert len(smtp_server.messages) == 1
+
+
+def test_a_held_reply_keeps_the_message_and_the_client_waiting_until_released(smtp_server):
+    hold = smtp_server.hold_replies()
+    outcome: list[object] = []
+
+    def send() -> None:
+        with smtplib.SMTP(smtp_server.host, smtp_server.port, timeout=5) as client:
+            outcome.append(client.send_message(a_message()))
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    assert hold.held.wait(5)
+    # The message is in; its sender is still waiting for the reply.
+    assert len(smtp_server.messages) == 1
+    sender.join(0.2)
+    assert sender.is_alive()
+    assert outcome == []
+
+    hold.release()
+    sender.join(5)
+    assert outcome == [{}]  # accepted for every recipient
 
 
 def test_reset_forgets_messages_and_script_but_keeps_users(smtp_server):
