@@ -50,10 +50,9 @@ TARGET = 0.5
 STEPS = (
     ("campaigns.scheduler", "claim_for_campaign", "claiming (per email)"),
     ("campaigns.sender", "compose", "rendering and building the message"),
-    ("email.message", "EmailMessage.as_bytes", "rendering and building the message"),
-    ("campaigns.sender", "_mark_attempted", "the attempt mark (a durable commit)"),
+    ("campaigns.sender", "_mark_attempted", "the attempt marks (a durable commit a chunk)"),
     ("campaigns.sender", "transmit", "the SMTP transaction"),
-    ("campaigns.sender", "record_sent", "recording the outcome"),
+    ("campaigns.sender", "record_chunk", "recording the outcomes (a transaction a chunk)"),
 )
 
 
@@ -121,7 +120,7 @@ def prerender() -> tuple[list[tuple[str, bytes]], float]:
     messages = []
     for send in sends:
         _, message = compose(send, Thread(), now)
-        messages.append((send.to_email, message.as_bytes()))
+        messages.append((send.to_email, message))
     return messages, time.perf_counter() - started
 
 

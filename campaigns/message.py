@@ -1,12 +1,12 @@
 """Building the MIME message of one outgoing email (RFC 5322, RFC 2369 / RFC 8058 headers)."""
 
+import binascii
+import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from email import policy
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email.header import Header
+from email.utils import format_datetime, formataddr
 
 
 @dataclass(frozen=True)
@@ -33,22 +33,31 @@ def make_message_id(send_id: uuid.UUID, domain: str) -> str:
     return f"<{send_id.hex}@{domain}>"
 
 
-def _address(email: str, name: str) -> Address:
-    username, _, domain = email.rpartition("@")
-    return Address(display_name=name, username=username, domain=domain)
-
-
-# Headers stored raw (`set_raw`) are written as they are, never refolded. Python folds a long
-# header with no spaces in it (the List-Unsubscribe URL) into RFC 2047 encoded words, which
-# mail clients do not decode there: the one-click link would be lost. Headers set the usual
-# way are folded as before.
-MESSAGE_POLICY = policy.SMTP.clone(refold_source="none")
 # RFC 5322's hard limit for one header line, CRLF excluded.
 MAX_HEADER_LINE = 998
+# Lines of a 7bit body part stay well under the limit; longer ones go quoted-printable.
+MAX_7BIT_LINE = 900
+CRLF = "\r\n"
+
+
+def _address(email: str, name: str) -> str:
+    """`Name <addr>`, the name quoted or RFC 2047-encoded as it needs (email.utils)."""
+    return formataddr((name, email), charset="utf-8") if name else email
+
+
+def _header_text(name: str, value: str) -> str:
+    """An unstructured header (Subject): as is when short ASCII, else encoded words, folded."""
+    if value.isascii() and len(name) + len(value) + 2 <= 78:
+        return value
+    return Header(value, "utf-8", header_name=name).encode(linesep=CRLF)
 
 
 def _unsubscribe_header(url: str) -> str:
-    """`<url>`, written on one line as mail clients expect; the URL must be safe to write raw."""
+    """`<url>`, written on one line as mail clients expect; the URL must be safe to write raw.
+
+    Never folded or encoded: a client does not decode encoded words in List-Unsubscribe,
+    and a folded URL would break the one-click link.
+    """
     value = f"<{url}>"
     line = f"List-Unsubscribe: {value}"
     if not url.isascii() or any(char.isspace() for char in url) or len(line) > MAX_HEADER_LINE:
@@ -56,23 +65,61 @@ def _unsubscribe_header(url: str) -> str:
     return value
 
 
-def build_message(email: OutgoingEmail) -> EmailMessage:
-    message = EmailMessage(policy=MESSAGE_POLICY)
-    message["From"] = _address(email.from_email, email.from_name)
-    message["To"] = _address(email.to_email, email.to_name)
+def _references(message_ids: tuple[str, ...]) -> str:
+    """Message-IDs one per line (folded), so a long thread never passes the line limit."""
+    return f"{CRLF} ".join(message_ids)
+
+
+def _body_part(content: str, subtype: str) -> str:
+    """A text part: 7bit when it is plain ASCII with short lines, else quoted-printable."""
+    text = content.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.endswith("\n"):
+        text += "\n"
+    lines = text.split("\n")
+    if text.isascii() and all(len(line) <= MAX_7BIT_LINE for line in lines):
+        encoding, body = "7bit", text.replace("\n", CRLF)
+    else:
+        encoded = binascii.b2a_qp(text.encode("utf-8"), istext=True).decode("ascii")
+        encoding, body = "quoted-printable", encoded.replace("\n", CRLF)
+    return (
+        f'Content-Type: text/{subtype}; charset="utf-8"{CRLF}'
+        f"Content-Transfer-Encoding: {encoding}{CRLF}{CRLF}{body}"
+    )
+
+
+def build_message(email: OutgoingEmail) -> bytes:
+    """The message as it goes on the wire: CRLF line ends, ASCII only (RFC 5322, RFC 2045).
+
+    Written directly rather than through `email.message`, which costs more per email than
+    sending it does; tests parse the result back with the standard library.
+    """
+    headers = [
+        f"From: {_address(email.from_email, email.from_name)}",
+        f"To: {_address(email.to_email, email.to_name)}",
+    ]
     if email.reply_to:
-        message["Reply-To"] = _address(email.reply_to, "")
-    message["Subject"] = email.subject
-    message["Date"] = format_datetime(email.date)
-    message["Message-ID"] = email.message_id
+        headers.append(f"Reply-To: {_address(email.reply_to, '')}")
+    headers += [
+        f"Subject: {_header_text('Subject', email.subject)}",
+        f"Date: {format_datetime(email.date)}",
+        f"Message-ID: {email.message_id}",
+    ]
     if email.in_reply_to:
-        message["In-Reply-To"] = email.in_reply_to
+        headers.append(f"In-Reply-To: {email.in_reply_to}")
     if email.references:
-        message["References"] = " ".join(email.references)
+        headers.append(f"References: {_references(email.references)}")
     if email.unsubscribe_url:
-        message.set_raw("List-Unsubscribe", _unsubscribe_header(email.unsubscribe_url))
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(email.text)
-    if email.html is not None:
-        message.add_alternative(email.html, subtype="html")
-    return message
+        headers.append(f"List-Unsubscribe: {_unsubscribe_header(email.unsubscribe_url)}")
+        headers.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+    headers.append("MIME-Version: 1.0")
+    if email.html is None:
+        body = _body_part(email.text, "plain")
+    else:
+        boundary = f"=_rk_{secrets.token_hex(12)}"
+        body = (
+            f'Content-Type: multipart/alternative; boundary="{boundary}"{CRLF}{CRLF}'
+            f"--{boundary}{CRLF}{_body_part(email.text, 'plain')}"
+            f"--{boundary}{CRLF}{_body_part(email.html, 'html')}"
+            f"--{boundary}--{CRLF}"
+        )
+    return (CRLF.join(headers) + CRLF + body).encode("ascii")

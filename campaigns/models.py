@@ -186,19 +186,35 @@ class Send(models.Model):
         SKIPPED = "skipped"  # a stop rule held it back; `skip_reason` says which
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="sends")
-    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="sends")
+    # No single-column indexes on these foreign keys: the composite indexes below lead with
+    # them (the unique one with the lead), and every index costs each send a write.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="sends", db_index=False
+    )
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.CASCADE, related_name="sends", db_index=False
+    )
     step = models.PositiveSmallIntegerField()
     # Steps and variants can be deleted after the fact; the history keeps its numbers.
     sequence = models.ForeignKey(
         Sequence, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     variant = models.ForeignKey(
-        Variant, on_delete=models.SET_NULL, null=True, blank=True, related_name="sends"
+        Variant,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="sends",
+        db_index=False,
     )
     # Deleting an inbox keeps its sent history: the row keeps the address it went from.
     inbox = models.ForeignKey(
-        "inboxes.Inbox", on_delete=models.SET_NULL, null=True, blank=True, related_name="sends"
+        "inboxes.Inbox",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="sends",
+        db_index=False,
     )
     from_email = models.CharField(max_length=254, blank=True, default="")
     to_email = models.CharField(max_length=254)

@@ -44,6 +44,7 @@ from campaigns.models import Campaign, InboxPace, Send, Variant
 from campaigns.models import Sequence as Step
 from inboxes.models import Inbox
 from leads.models import Lead
+from reachkit.bulk import insert_rows
 
 logger = logging.getLogger("reachkit.scheduler")
 
@@ -421,7 +422,7 @@ def _claim_retries(work: Round) -> None:
     """Rows that failed for a moment (SMTP 4xx) and are due again, on their own inbox."""
     due = list(
         Send.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("lead")
+        .select_related("lead", "variant")
         .filter(campaign=work.campaign, status=Send.Status.SCHEDULED, due_at__lte=work.now)
         .order_by("due_at")[: work.left]
     )
@@ -432,13 +433,14 @@ def _claim_retries(work: Round) -> None:
             send.status, send.skip_reason = Send.Status.SKIPPED, reason
         elif send.inbox_id is None:
             send.status, send.skip_reason = Send.Status.FAILED, "inbox_deleted"
-        elif work.pool.take(send.inbox_id) is not None:
+        elif (inbox := work.pool.take(send.inbox_id)) is not None:
             send.status, send.claimed_at, send.claimed_by = (
                 Send.Status.CLAIMED,
                 work.now,
                 work.worker,
             )
             send.attempted_at = None
+            send.inbox, send.campaign = inbox, work.campaign  # loaded: the sender reads them
             work.claims.append(send)
         else:
             continue
@@ -501,7 +503,7 @@ def _claim_leads(work: Round, due: QuerySet[Lead], *, limit: int) -> None:
             work.claims.append(send)
         # else: past the last step, the sequence is over for this lead
         done.append(lead.pk)
-    Send.objects.bulk_create(rows)
+    insert_rows(rows)
     Lead.objects.filter(pk__in=done).update(next_due_at=None, updated_at=work.now)
 
 
@@ -596,7 +598,7 @@ def run_pass(*, inline: bool) -> PassReport:
             claimed += len(claims)
             touched.add(campaign.pk)
             if inline:
-                report.add(sender.deliver([send.pk for send in claims]))
+                report.add(sender.deliver_claimed(claims))
             else:
                 sender.enqueue_delivery(claims)
         if not claimed or not inline:

@@ -1,15 +1,17 @@
 """The sender: renders claimed outbox rows and delivers them over the inbox's SMTP server.
 
-For each inbox, one SMTP connection carries the whole batch. For each row:
+For each inbox, one SMTP connection carries the whole batch:
 
-1. Render it (merge tags, signature, unsubscribe link) and build the MIME message; its
-   Message-ID comes from the row, so a retry sends the same message.
-2. Mark the row attempted with a conditional UPDATE: a row someone else already took
-   (a duplicated task) is left alone. From here on, a crash leaves the row `unknown`.
-3. MAIL, RCPT, DATA. 250 → `sent`; 4xx → `scheduled` again with backoff (the row's
-   `due_at` moves); 5xx on RCPT (or a 5.1.x after DATA) → `bounced` and the lead
+1. Render every row (merge tags, signature, unsubscribe link) and build its message;
+   its Message-ID comes from the row, so a retry sends the same message.
+2. A chunk at a time (SEND_ATTEMPT_CHUNK rows): mark the rows attempted with one
+   conditional UPDATE, committed to disk; rows someone else already took (a duplicated
+   task) are left alone. From here on, a crash leaves a row `unknown`, never resent.
+3. MAIL, RCPT, DATA for each. 250 → `sent`; 4xx → `scheduled` again with backoff (the
+   row's `due_at` moves); 5xx on RCPT (or a 5.1.x after DATA) → `bounced` and the lead
    `is_bounced`; other 5xx → `failed`; the connection lost after DATA → `unknown`.
-4. Record the outcome and move the lead along its sequence, in one transaction.
+4. Record the chunk's outcomes and move its leads along their sequence, in one
+   transaction.
 
 A refused login puts the inbox in `error` and its rows back to wait; other connection
 failures are retried like a 4xx. Servers that do not file sent mail themselves (provider
@@ -19,6 +21,7 @@ failures are retried like a 4xx. Servers that do not file sent mail themselves (
 import logging
 import random
 import re
+import secrets
 import smtplib
 import uuid
 from collections import defaultdict
@@ -26,8 +29,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -42,7 +45,7 @@ from campaigns.merge_tags import MergeTagError
 from campaigns.message import OutgoingEmail, build_message
 from campaigns.models import Campaign, Send
 from campaigns.models import Sequence as Step
-from campaigns.scheduler import PassReport
+from campaigns.scheduler import PassReport, worker_name
 from inboxes import connection
 from inboxes.connection import ConnectionCheckFailed
 from inboxes.models import Inbox
@@ -156,8 +159,8 @@ def threads_of(sends: Sequence[Send]) -> dict[uuid.UUID, Thread]:
     return threads
 
 
-def compose(send: Send, thread: Thread, now: datetime) -> tuple[str, EmailMessage]:
-    """The rendered subject and the message for one outbox row."""
+def compose(send: Send, thread: Thread, now: datetime) -> tuple[str, bytes]:
+    """The rendered subject and the message, as it goes on the wire, for one outbox row."""
     lead, inbox, campaign = send.lead, send.inbox, send.campaign
     assert inbox is not None
     assert send.variant is not None
@@ -197,12 +200,25 @@ def compose(send: Send, thread: Thread, now: datetime) -> tuple[str, EmailMessag
 # --- Recording outcomes ----------------------------------------------------------------------
 
 
+# Leads that must get nothing more, whatever was planned for them: these flags, and a reply
+# when the campaign stops on replies.
+STOP_FLAGS = ("is_unsubscribed", "is_bounced", "is_blocklisted")
+
+
 def _stopped(campaign: Campaign) -> Q:
-    """Leads that must get nothing more, whatever was planned for them."""
-    stopped = Q(is_unsubscribed=True) | Q(is_bounced=True) | Q(is_blocklisted=True)
+    stopped = Q()
+    for flag in STOP_FLAGS:
+        stopped |= Q(**{flag: True})
     if campaign.stop_on_reply:
         stopped |= Q(replied_at__isnull=False)
     return stopped
+
+
+def _stopped_sql(campaign: Campaign) -> str:
+    conditions = list(STOP_FLAGS)
+    if campaign.stop_on_reply:
+        conditions.append("replied_at IS NOT NULL")
+    return " OR ".join(conditions)
 
 
 def step_delays(campaign_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, dict[int, int]]:
@@ -243,16 +259,14 @@ def record_sent(
     from_status: str = Send.Status.CLAIMED,
     delays: Mapping[int, int] | None = None,
 ) -> bool:
-    """The email left: the row is `sent`, the lead `contacted` and due for its next step.
+    """One email left (reconciliation found it): the row is `sent`, the lead moves on.
 
     Only a row still in `from_status` moves (a stale-claim recovery may have taken it);
     returns whether it did. `delays`: the campaign's steps and their `delay_days`, when
-    the caller has them (a batch looks them up once).
+    the caller has them.
     """
     if delays is None:
         delays = step_delays([send.campaign_id])[send.campaign_id]
-    has_next = send.step + 1 in delays
-    next_due = now + timedelta(days=delays.get(send.step, 0)) if has_next else None
     fields: dict[str, object] = {
         "status": Send.Status.SENT,
         "sent_at": now,
@@ -265,23 +279,131 @@ def record_sent(
     with _outcome_writes():
         if not Send.objects.filter(pk=send.pk, status=from_status).update(**fields):
             return False
-        Lead.objects.filter(pk=send.lead_id).update(
+        _advance_leads([send], {send.campaign_id: delays}, now)
+    return True
+
+
+def _mark_sent(sent: Sequence[tuple["Prepared", Delivery]], now: datetime) -> None:
+    """Rows whose email left: `sent`, with their subject and the server's reply.
+
+    On PostgreSQL one UPDATE from arrays, whatever the number of rows (Django's
+    `bulk_update` builds a CASE per row and field, which costs more than the SMTP).
+    """
+    if db_connection.vendor != "postgresql":
+        for item, delivery in sent:
+            Send.objects.filter(pk=item.send.pk).update(
+                status=Send.Status.SENT,
+                sent_at=now,
+                subject=item.subject,
+                smtp_code=delivery.code,
+                smtp_response=delivery.response,
+            )
+        return
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Send._meta.db_table} AS send SET status = %s, sent_at = %s, "
+            "smtp_code = row.code, subject = row.subject, smtp_response = row.response "
+            "FROM unnest(%s::uuid[], %s::int[], %s::text[], %s::text[]) "
+            "AS row(id, code, subject, response) WHERE send.id = row.id",
+            [
+                Send.Status.SENT.value,
+                now,
+                [item.send.pk for item, _ in sent],
+                [delivery.code for _, delivery in sent],
+                [item.subject for item, _ in sent],
+                [delivery.response for _, delivery in sent],
+            ],
+        )
+
+
+def _advance_leads(
+    sends: Sequence[Send], delays: Mapping[uuid.UUID, Mapping[int, int]], now: datetime
+) -> None:
+    """The leads of emails that left: `contacted`, and due for their next step (none after
+    the last, nor when a stop rule holds them). One UPDATE per campaign, step and inbox."""
+    groups: dict[tuple[uuid.UUID, int, uuid.UUID | None], list[Send]] = defaultdict(list)
+    for send in sends:
+        groups[(send.campaign_id, send.step, send.inbox_id)].append(send)
+    for (campaign_id, step, inbox_id), group in groups.items():
+        steps = delays.get(campaign_id, {})
+        next_due = now + timedelta(days=steps.get(step, 0)) if step + 1 in steps else None
+        lead_ids = [send.lead_id for send in group]
+        if db_connection.vendor == "postgresql":
+            _advance_leads_sql(lead_ids, group[0].campaign, step, inbox_id, next_due, now)
+            continue
+        Lead.objects.filter(pk__in=lead_ids).update(
             status=Case(
                 When(status=Lead.Status.UNCONTACTED, then=Value(Lead.Status.CONTACTED)),
                 default=F("status"),
             ),
             last_sent_at=now,
-            thread_inbox_id=send.inbox_id if send.step == 1 else F("thread_inbox_id"),
-            next_step=send.step + 1,
+            thread_inbox_id=inbox_id if step == 1 else F("thread_inbox_id"),
+            next_step=step + 1,
             next_due_at=None
             if next_due is None
             else Case(
-                When(_stopped(send.campaign), then=None),
+                When(_stopped(group[0].campaign), then=None),
                 default=Value(next_due, output_field=DateTimeField()),
             ),
             updated_at=now,
         )
-    return True
+
+
+def _advance_leads_sql(
+    lead_ids: list[uuid.UUID],
+    campaign: Campaign,
+    step: int,
+    inbox_id: uuid.UUID | None,
+    next_due: datetime | None,
+    now: datetime,
+) -> None:
+    """`_advance_leads`' UPDATE written out for PostgreSQL: the ORM's expression building
+    for it costs more than the statement itself, once per chunk on the sending path."""
+    thread = "%s" if step == 1 else "thread_inbox_id"
+    next_due_sql = (
+        "NULL" if next_due is None else f"CASE WHEN {_stopped_sql(campaign)} THEN NULL ELSE %s END"
+    )
+    params: list[Any] = [Lead.Status.UNCONTACTED.value, Lead.Status.CONTACTED.value, now]
+    if step == 1:
+        params.append(inbox_id)
+    params.append(step + 1)
+    if next_due is not None:
+        params.append(next_due)
+    params += [now, lead_ids]
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Lead._meta.db_table} SET "
+            "status = CASE WHEN status = %s THEN %s ELSE status END, last_sent_at = %s, "
+            f"thread_inbox_id = {thread}, next_step = %s, next_due_at = {next_due_sql}, "
+            "updated_at = %s WHERE id = ANY(%s::uuid[])",
+            params,
+        )
+
+
+def record_chunk(
+    results: Sequence[tuple["Prepared", Delivery]],
+    delays: Mapping[uuid.UUID, Mapping[int, int]],
+    now: datetime,
+) -> None:
+    """What became of a chunk of emails, in one transaction."""
+    with _outcome_writes():
+        _write_outcomes(results, delays, now)
+
+
+def _write_outcomes(
+    results: Sequence[tuple["Prepared", Delivery]],
+    delays: Mapping[uuid.UUID, Mapping[int, int]],
+    now: datetime,
+) -> None:
+    """The sent ones in two or three statements however many they are, the rest (rare)
+    one by one. The caller holds the transaction."""
+    sent = [(item, delivery) for item, delivery in results if delivery.outcome == SENT]
+    if sent:
+        _mark_sent(sent, now)
+        _advance_leads([item.send for item, _ in sent], delays, now)
+    for item, delivery in results:
+        if delivery.outcome != SENT:
+            record_outcome(item.send, delivery, item.subject, now)
 
 
 def record_outcome(send: Send, delivery: Delivery, subject: str, now: datetime) -> None:
@@ -335,11 +457,32 @@ def release(sends: Iterable[Send], now: datetime) -> None:
     ).update(status=Send.Status.SCHEDULED, due_at=now)
 
 
-def _mark_attempted(send: Send, now: datetime) -> bool:
-    return bool(
-        Send.objects.filter(
-            pk=send.pk, status=Send.Status.CLAIMED, attempted_at__isnull=True
-        ).update(attempted_at=now)
+def _mark_attempted(sends: Sequence[Send], now: datetime) -> set[uuid.UUID]:
+    """Take a chunk of claimed rows for SMTP, in one durable commit; returns the ids taken.
+
+    A row another sender took first (a duplicated task) is not returned. From here on a
+    crash leaves these rows attempted, hence `unknown`, reconciled and never resent.
+    """
+    ids = [send.pk for send in sends]
+    if db_connection.vendor == "postgresql":
+        with db_connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Send._meta.db_table} SET attempted_at = %s WHERE id = ANY(%s::uuid[]) "
+                "AND status = %s AND attempted_at IS NULL RETURNING id",
+                [now, ids, Send.Status.CLAIMED.value],
+            )
+            return {row[0] for row in cursor.fetchall()}
+    token = f"{worker_name()}:{secrets.token_hex(4)}"
+    Send.objects.filter(pk__in=ids, status=Send.Status.CLAIMED, attempted_at__isnull=True).update(
+        attempted_at=now, claimed_by=token
+    )
+    return set(Send.objects.filter(pk__in=ids, claimed_by=token).values_list("pk", flat=True))
+
+
+def _unattempt(sends: Sequence[Send], now: datetime) -> None:
+    """Rows taken for SMTP but never handed to it (the connection broke first): due again."""
+    Send.objects.filter(pk__in=[send.pk for send in sends], status=Send.Status.CLAIMED).update(
+        status=Send.Status.SCHEDULED, attempted_at=None, due_at=now
     )
 
 
@@ -361,9 +504,22 @@ def deliver(send_ids: Sequence[uuid.UUID]) -> PassReport:
     """Deliver these claimed rows (those still claimed and untried), one batch per inbox."""
     sends = list(
         Send.objects.filter(pk__in=send_ids, status=Send.Status.CLAIMED, attempted_at__isnull=True)
-        .select_related("campaign", "lead", "variant", "inbox")
+        .select_related("lead", "variant")
         .order_by("claimed_at", "pk")
     )
+    # Inboxes and campaigns are few: loaded once, not joined into every row (an inbox's
+    # secrets would be decrypted again for each of its emails).
+    inboxes = Inbox.objects.in_bulk({send.inbox_id for send in sends} - {None})
+    campaigns = Campaign.objects.in_bulk({send.campaign_id for send in sends})
+    for send in sends:
+        send.inbox = inboxes.get(send.inbox_id) if send.inbox_id else None
+        send.campaign = campaigns[send.campaign_id]
+    return deliver_claimed(sends)
+
+
+def deliver_claimed(sends: Sequence[Send]) -> PassReport:
+    """Deliver rows this process has just claimed, loaded with their lead, variant, inbox and
+    campaign (the scheduler's inline pass hands over what it created)."""
     threads = threads_of(sends)
     batches: dict[uuid.UUID, list[Send]] = defaultdict(list)
     report = PassReport()
@@ -378,45 +534,81 @@ def deliver(send_ids: Sequence[uuid.UUID]) -> PassReport:
     return report
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """An outbox row with its rendered subject and its message, ready for SMTP."""
+
+    send: Send
+    subject: str
+    data: bytes
+
+
+def _prepare(
+    batch: Sequence[Send], threads: Mapping[uuid.UUID, Thread], now: datetime
+) -> tuple[list[Prepared], int]:
+    """Render every row of the batch; a row whose content does not render fails here."""
+    prepared = []
+    failed = 0
+    for send in batch:
+        try:
+            subject, data = compose(send, threads.get(send.pk, Thread()), now)
+        except MergeTagError as error:
+            Send.objects.filter(pk=send.pk).update(
+                status=Send.Status.FAILED, smtp_response=f"could not render: {error}"
+            )
+            failed += 1
+            continue
+        prepared.append(Prepared(send, subject, data))
+    return prepared, failed
+
+
 def _deliver_batch(batch: list[Send], threads: dict[uuid.UUID, Thread]) -> PassReport:
+    """One inbox's claimed rows over one SMTP session, a chunk at a time.
+
+    Each chunk is taken for SMTP in one durable commit before its first email goes, and
+    its outcomes are recorded in one transaction after its last: the database costs a
+    few statements per chunk, not per email. A crash mid-chunk leaves at most a chunk of
+    rows `unknown` (reconciled, never resent).
+    """
     inbox = batch[0].inbox
     assert inbox is not None
-    report = PassReport()
-    filed: list[bytes] = []
     delays = step_delays(send.campaign_id for send in batch)
+    prepared, render_failures = _prepare(batch, threads, timezone.now())
+    report = PassReport(failed=render_failures)
+    filed: list[bytes] = []
+    chunk_size = settings.SEND_ATTEMPT_CHUNK
     timeout = float(settings.INBOX_CONNECT_TIMEOUT_SECONDS)
+    done: list[tuple[Prepared, Delivery]] = []  # the last chunk's outcomes, not yet written
     try:
         with connection.smtp_session(inbox.smtp_settings(), timeout=timeout) as client:
-            for position, send in enumerate(batch):
-                now = timezone.now()
-                try:
-                    subject, message = compose(send, threads.get(send.pk, Thread()), now)
-                except MergeTagError as error:
-                    Send.objects.filter(pk=send.pk).update(
-                        status=Send.Status.FAILED, smtp_response=f"could not render: {error}"
+            for start in range(0, len(prepared), chunk_size):
+                chunk = prepared[start : start + chunk_size]
+                # One durable commit: the previous chunk's outcomes, and this chunk taken.
+                with transaction.atomic():
+                    _write_outcomes(done, delays, timezone.now())
+                    taken = _mark_attempted([item.send for item in chunk], timezone.now())
+                done = []
+                for item in chunk:
+                    if item.send.pk not in taken:
+                        continue  # another sender has it
+                    delivery = transmit(
+                        client, sender=inbox.email, recipient=item.send.to_email, data=item.data
                     )
-                    report.failed += 1
-                    continue
-                if not _mark_attempted(send, now):
-                    continue  # another sender has it
-                data = message.as_bytes()
-                delivery = transmit(client, sender=inbox.email, recipient=send.to_email, data=data)
-                _count(report, delivery)
-                if delivery.outcome == SENT:
-                    record_sent(
-                        send,
-                        code=delivery.code,
-                        response=delivery.response,
-                        subject=subject,
-                        now=now,
-                        delays=delays[send.campaign_id],
-                    )
-                    filed.append(data)
-                else:
-                    record_outcome(send, delivery, subject, now)
-                if delivery.connection_lost:
-                    release(batch[position + 1 :], timezone.now())
+                    done.append((item, delivery))
+                    _count(report, delivery)
+                    if delivery.outcome == SENT:
+                        filed.append(item.data)
+                    if delivery.connection_lost:
+                        break
+                if done and done[-1][1].connection_lost:
+                    tried = {item.send.pk for item, _ in done}
+                    now = timezone.now()
+                    record_chunk(done, delays, now)
+                    done = []
+                    _unattempt([item.send for item in chunk if item.send.pk in taken - tried], now)
+                    release([item.send for item in prepared[start + chunk_size :]], now)
                     break
+            record_chunk(done, delays, timezone.now())
     except ConnectionCheckFailed as failure:
         now = timezone.now()
         untried = Send.objects.filter(
@@ -432,7 +624,7 @@ def _deliver_batch(batch: list[Send], threads: dict[uuid.UUID, Thread]) -> PassR
         else:
             for send in untried:
                 retry(send, now, response=failure.message)
-        report.deferred += len(batch)
+        report.deferred += len(prepared)
         logger.warning(
             "SMTP session failed", extra={"inbox": str(inbox.pk), "error": failure.message}
         )

@@ -79,6 +79,10 @@ MAILSINK_PORT = env_int("MAILSINK_PORT", 1025)
 MAILSINK_DIR = VAR_DIR / "mail"
 # The sending engine (campaigns/scheduler.py, campaigns/sender.py).
 SEND_BATCH_SIZE = env_int("REACHKIT_SEND_BATCH_SIZE", 200)  # claims per campaign per round
+# Emails taken for SMTP in one durable commit (their outcomes recorded with the next chunk's
+# commit): a worker that dies mid-chunk leaves at most this many `unknown`. Larger is faster
+# (bench/send_pipeline.py), smaller loses less to a crash.
+SEND_ATTEMPT_CHUNK = env_int("REACHKIT_SEND_ATTEMPT_CHUNK", 50)
 SEND_CLAIM_LEASE_SECONDS = env_int("REACHKIT_SEND_CLAIM_LEASE_SECONDS", 900)
 SEND_PASS_SECONDS = env_int("REACHKIT_SEND_PASS_SECONDS", 50)  # a pass stops claiming after this
 # A temporary failure (SMTP 4xx, no connection) is retried after these waits, then fails.

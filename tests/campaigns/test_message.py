@@ -29,7 +29,7 @@ def email(**overrides) -> OutgoingEmail:
 
 
 def parsed(outgoing: OutgoingEmail):
-    return message_from_bytes(build_message(outgoing).as_bytes(), policy=policy.default)
+    return message_from_bytes(build_message(outgoing), policy=policy.default)
 
 
 def test_message_id_is_derived_from_the_send_and_stable():
@@ -88,7 +88,7 @@ LONG_UNSUBSCRIBE_URL = (
 
 
 def test_a_long_unsubscribe_link_stays_one_plain_line_mail_clients_can_read():
-    raw = build_message(email(unsubscribe_url=LONG_UNSUBSCRIBE_URL)).as_bytes()
+    raw = build_message(email(unsubscribe_url=LONG_UNSUBSCRIBE_URL))
     header = f"List-Unsubscribe: <{LONG_UNSUBSCRIBE_URL}>\r\n".encode()
     # Not folded into RFC 2047 encoded words (=?utf-8?q?…?=), which clients do not decode here.
     assert header in raw
@@ -113,13 +113,59 @@ def test_an_unsubscribe_url_a_header_cannot_carry_is_refused(url):
 
 def test_non_ascii_names_and_subjects_are_encoded_and_survive():
     message = parsed(email(from_name="Zoë Müller", subject="Grüße aus Köln ☕"))
-    raw = build_message(email(from_name="Zoë Müller", subject="Grüße aus Köln ☕")).as_bytes()
+    raw = build_message(email(from_name="Zoë Müller", subject="Grüße aus Köln ☕"))
     assert raw.isascii()
     assert message["From"].addresses[0].display_name == "Zoë Müller"
     assert message["Subject"] == "Grüße aus Köln ☕"
 
 
 def test_lines_end_with_crlf_as_smtp_requires():
-    raw = build_message(email()).as_bytes()
+    raw = build_message(email())
     assert b"\r\n" in raw
     assert b"\n" not in raw.replace(b"\r\n", b"")
+
+
+def test_non_ascii_bodies_travel_as_quoted_printable_and_decode_back():
+    text = "Grüße, Zoë — ça va? ☕\nZweite Zeile."
+    html = "<b>Grüße</b>, Zoë<br>☕"
+    message = parsed(email(text=text, html=html))
+    plain = message.get_body(preferencelist=("plain",))
+    assert plain["Content-Transfer-Encoding"] == "quoted-printable"
+    assert plain.get_content().replace("\r\n", "\n").rstrip("\n") == text
+    assert message.get_body(preferencelist=("html",)).get_content().rstrip("\r\n") == html
+
+
+def test_a_very_long_line_is_wrapped_by_quoted_printable_and_survives():
+    long_line = "word " * 400
+    raw = build_message(email(text=long_line, html=None))
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+    assert parsed(email(text=long_line, html=None)).get_content().rstrip(
+        "\r\n"
+    ) == long_line.rstrip("\n")
+
+
+def test_plain_ascii_bodies_stay_readable_7bit():
+    message = parsed(email(html=None))
+    assert message["Content-Transfer-Encoding"] == "7bit"
+
+
+def test_a_long_thread_folds_references_under_the_line_limit():
+    ids = tuple(f"<{n:032x}@sender.com>" for n in range(60))
+    raw = build_message(email(in_reply_to=ids[-1], references=ids))
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+    assert parsed(email(in_reply_to=ids[-1], references=ids))["References"].split() == list(ids)
+
+
+def test_a_long_subject_and_names_with_commas_survive():
+    subject = "A rather long subject line " * 6
+    message = parsed(email(subject=subject.strip(), from_name="Doe, Jane"))
+    assert message["Subject"] == subject.strip()
+    assert message["From"].addresses[0].display_name == "Doe, Jane"
+    assert message["From"].addresses[0].addr_spec == "jane@sender.com"
+
+
+def test_each_message_has_its_own_multipart_boundary():
+    first, second = build_message(email()), build_message(email())
+    boundary = parsed(email()).get_boundary()
+    assert boundary
+    assert first != second
