@@ -30,8 +30,8 @@ import unicodedata
 from pathlib import Path
 
 import psycopg
+from _database import DEFAULT_SERVER, ROOT, bench_database
 
-ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "rk_bench_leads"
 BULK_SIZE = 1000
 TARGETS = {"bulk": 10.0, "csv": 5.0}
@@ -226,39 +226,15 @@ def main() -> None:
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument(
         "--postgres",
-        default=os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432"),
+        default=DEFAULT_SERVER,
         help="server URL without a database name",
     )
     args = parser.parse_args()
-    server = args.postgres.rstrip("/")
-    dsn = f"{server}/{DATABASE}"
-
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {DATABASE}")
-    env = {
-        **os.environ,
-        "DATABASE_URL": dsn,
-        "DJANGO_SETTINGS_MODULE": "reachkit.settings",
-        "REACHKIT_DEBUG": "0",
-        "REACHKIT_SECRET_KEY": "bench-only-secret",
-        "REACHKIT_ENCRYPTION_KEYS": "YmVuY2gtb25seS1rZXktbm90LWZvci1wcm9kLTAwMDA=",
-        "REACHKIT_ALLOWED_HOSTS": "127.0.0.1,testserver",
-        "REACHKIT_LOG_LEVEL": "WARNING",
-        "CELERY_BROKER_URL": "memory://",
-    }
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    try:
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
+    with bench_database(DATABASE, args.postgres) as dsn:
         from campaigns.models import Campaign
         from reachkit.services import api_key_create, workspace_get_or_create
 
-        call_command("migrate", verbosity=0)
+        env = dict(os.environ)
         workspace = workspace_get_or_create(name="Bench")
         _, raw_key = api_key_create(workspace=workspace, name="bench")
         bulk_campaign = Campaign.objects.create(workspace=workspace, name="Bulk")
@@ -287,12 +263,6 @@ def main() -> None:
         print(f"\nGET …/leads?page_size=100 on the {args.rows:,}-lead campaign")
         for label, queries, milliseconds, index in bench_list(str(csv_campaign.pk), raw_key, dsn):
             print(f"  {label:<24} {queries} queries {milliseconds:7.1f} ms   {index}")
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
     if missed and args.strict:
         sys.exit(f"target missed: {', '.join(missed)}")
 

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import psycopg
-from _sending import DEFAULT_SERVER, Sink, add_leads, bench_database, make_campaign, make_inbox
+from _database import DEFAULT_SERVER, bench_database
+from _sending import Sink, add_leads, make_campaign, make_inbox
 
 DATABASE = "rk_bench_send"
 TARGET = 2.0

@@ -32,15 +32,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from _sending import (
-    DEFAULT_SERVER,
-    SMTP_PASSWORD,
-    Sink,
-    add_leads,
-    bench_database,
-    make_campaign,
-    make_inbox,
-)
+from _database import DEFAULT_SERVER, bench_database
+from _sending import SMTP_PASSWORD, Sink, add_leads, make_campaign, make_inbox
 
 DATABASE = "rk_bench_send"
 TARGET = 0.5
