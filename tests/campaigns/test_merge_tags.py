@@ -292,7 +292,8 @@ def test_malformed_tags_raise_with_the_offset_of_their_opening_braces(text, offs
 
 @pytest.mark.parametrize("text", ["", "plain", "}} {x}", "{{{x}}}", "\\{{", "{{a}}{{b|}}"])
 def test_well_formed_text_validates(text):
-    validate(text)
+    assert validate(text) is None  # raises MergeTagError on a malformed tag
+    assert render(text, {"a": "1", "b": "2", "x": "X"}, seed="s").missing == ()
 
 
 def test_merge_tag_error_is_a_value_error_that_says_where():

@@ -24,7 +24,7 @@ def test_changing_a_password_takes_effect_at_once(dovecot):
     email, _ = dovecot.new_user()
     dovecot.add_user(email, "another-one")
     with IMAPClient(dovecot.host, dovecot.imap_port, ssl=False, timeout=5) as client:
-        client.login(email, "another-one")
+        assert b"Logged in" in client.login(email, "another-one")
 
 
 def test_starttls_and_implicit_tls_present_the_test_certificate(dovecot, tls_certificates):
