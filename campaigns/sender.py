@@ -579,6 +579,7 @@ def _deliver_batch(batch: list[Send], threads: dict[uuid.UUID, Thread]) -> PassR
     chunk_size = settings.SEND_ATTEMPT_CHUNK
     timeout = float(settings.INBOX_CONNECT_TIMEOUT_SECONDS)
     done: list[tuple[Prepared, Delivery]] = []  # the last chunk's outcomes, not yet written
+    bounced_in: set[uuid.UUID] = set()
     try:
         with connection.smtp_session(inbox.smtp_settings(), timeout=timeout) as client:
             for start in range(0, len(prepared), chunk_size):
@@ -598,6 +599,8 @@ def _deliver_batch(batch: list[Send], threads: dict[uuid.UUID, Thread]) -> PassR
                     _count(report, delivery)
                     if delivery.outcome == SENT:
                         filed.append(item.data)
+                    elif delivery.outcome == BOUNCED:
+                        bounced_in.add(item.send.campaign_id)
                     if delivery.connection_lost:
                         break
                 if done and done[-1][1].connection_lost:
@@ -630,7 +633,8 @@ def _deliver_batch(batch: list[Send], threads: dict[uuid.UUID, Thread]) -> PassR
         )
     if filed and _files_own_sent(inbox):
         file_in_sent(inbox, filed)
-    for campaign_id in {send.campaign_id for send in batch}:
+    # A campaign's bounce rate only rises with a bounce: count only for those that had one.
+    for campaign_id in bounced_in:
         check_bounce_rate(campaign_id)
     return report
 
