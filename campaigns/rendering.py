@@ -109,7 +109,8 @@ def render_variant(
     )
     subject_text = subject.text
     if not subject_text and thread_subject:
-        subject_text = reply_subject(thread_subject)
+        # A subject stored before subjects were rendered on one line may hold a tab.
+        subject_text = reply_subject(one_line(thread_subject).strip())
     missing = dict.fromkeys([*subject.missing, *html.missing, *text.missing])
     return RenderedEmail(
         subject=subject_text, body_html=html.text, body_text=text.text, missing=tuple(missing)

@@ -181,6 +181,16 @@ def test_a_subject_stored_with_control_characters_is_sent_on_one_line(outreach):
     assert Send.objects.get().subject == "Hi Bcc: Bob"
 
 
+def test_a_follow_up_to_a_subject_stored_with_a_tab_replies_on_one_line(outreach):
+    (bob,) = outreach.add_leads("bob@acme.com")
+    outreach.send_due()
+    Send.objects.filter(pk=outreach.send_of(bob).pk).update(subject="Hi\tBob\x0b!")
+    outreach.advance(days=2, minutes=1)
+
+    assert outreach.send_due() == {"sent": 1, "failed": 0, "deferred": 0}
+    assert outreach.received_by("bob@acme.com")[1]["Subject"] == "Re: Hi Bob !"
+
+
 def test_a_lead_with_an_international_address_fails_alone_with_the_reason(outreach):
     zoe, bob = outreach.add_leads("zoe@exämple.com", "bob@acme.com")
 
