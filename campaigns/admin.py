@@ -15,6 +15,7 @@ from campaigns import analytics, html_body, merge_tags, services
 from campaigns import schedule as windows
 from campaigns.models import Campaign, CampaignInbox, Schedule, Sequence, Variant
 from reachkit.errors import DomainError
+from reachkit.text import header_text_error
 
 OPTION_FIELDS = list(services.OPTION_FIELDS)
 
@@ -215,8 +216,9 @@ class VariantForm(forms.ModelForm):
                 merge_tags.validate(data.get(field) or "")
             except merge_tags.MergeTagError as error:
                 self.add_error(field, f"{error.message} (at character {error.offset}).")
-        if "\n" in (data.get("subject") or "") or "\r" in (data.get("subject") or ""):
-            self.add_error("subject", "A subject is one line.")
+        problem = header_text_error(data.get("subject") or "", "A subject")
+        if problem is not None:
+            self.add_error("subject", problem)
         return data
 
     def save(self, commit: bool = True) -> Variant:

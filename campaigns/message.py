@@ -1,12 +1,25 @@
-"""Building the MIME message of one outgoing email (RFC 5322, RFC 2369 / RFC 8058 headers)."""
+"""Building the MIME message of one outgoing email (RFC 5322, RFC 2369 / RFC 8058 headers).
+
+A header value is refused (`UnsafeHeader`) when it holds a line break or another control
+character: names and subjects are checked where they come in (reachkit.text), and again
+here, so a value stored before those checks, or a path that skips them, cannot add a
+header (`Bcc:`) or end the headers early and push the rest into the body.
+"""
 
 import binascii
+import re
 import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr
+
+from reachkit.text import header_text_error
+
+
+class UnsafeHeader(ValueError):
+    """A header value the message cannot carry as it is; the message is not built."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +74,7 @@ def _unsubscribe_header(url: str) -> str:
     value = f"<{url}>"
     line = f"List-Unsubscribe: {value}"
     if not url.isascii() or any(char.isspace() for char in url) or len(line) > MAX_HEADER_LINE:
-        raise ValueError(f"not an unsubscribe URL a header can carry: {url!r}")
+        raise UnsafeHeader(f"not an unsubscribe URL a header can carry: {url!r}")
     return value
 
 
@@ -87,12 +100,66 @@ def _body_part(content: str, subtype: str) -> str:
     )
 
 
+def _refuse_unsafe_values(email: OutgoingEmail) -> None:
+    """Every value that goes into a header, checked by the rule names and subjects are
+    checked by when they come in; raises UnsafeHeader naming the first bad one."""
+    values = [
+        ("The sender's name (From)", email.from_name),
+        ("The sender's address (From)", email.from_email),
+        ("The recipient's name (To)", email.to_name),
+        ("The recipient's address (To)", email.to_email),
+        ("The Reply-To address", email.reply_to),
+        ("The subject", email.subject),
+        ("The Message-ID", email.message_id),
+        ("In-Reply-To", email.in_reply_to),
+        *(("References", message_id) for message_id in email.references),
+        ("The unsubscribe URL", email.unsubscribe_url),
+    ]
+    # One search over them all, then (rarely) one per value to say which.
+    if header_text_error("".join(value for _, value in values)) is not None:
+        for what, value in values:
+            problem = header_text_error(value, what)
+            if problem is not None:
+                raise UnsafeHeader(problem)
+    addresses = [
+        ("The sender's address (From)", email.from_email),
+        ("The recipient's address (To)", email.to_email),
+        ("The Reply-To address", email.reply_to),
+    ]
+    for what, address in addresses:
+        if not address.isascii():
+            raise UnsafeHeader(f"{what} is not ASCII: international addresses are not supported.")
+
+
+# In a header as written: anything but printable ASCII, spaces and tabs; a CR or LF alone; a
+# CRLF not followed by a folded line (whitespace, then text), which would start a header of
+# its own, or end the headers with a blank line.
+_UNSAFE_IN_HEADER = re.compile(r"[^\t\r\n -~]|\r(?!\n)|(?<!\r)\n|\r\n(?![ \t]+[!-~])")
+
+
+def _check_header_lines(headers: list[str]) -> None:
+    """What is written holds exactly these headers, each within the line limit."""
+    for header in headers:
+        if header.isascii() and header.isprintable() and len(header) <= MAX_HEADER_LINE:
+            continue  # one line of printable ASCII: most headers
+        unsafe = _UNSAFE_IN_HEADER.search(header) is not None
+        if unsafe or (
+            len(header) > MAX_HEADER_LINE
+            and any(len(line) > MAX_HEADER_LINE for line in header.split(CRLF))
+        ):
+            name = header.partition(":")[0]
+            raise UnsafeHeader(f"The {name} header cannot be written safely as it is.")
+
+
 def build_message(email: OutgoingEmail) -> bytes:
     """The message as it goes on the wire: CRLF line ends, ASCII only (RFC 5322, RFC 2045).
 
     Written directly rather than through `email.message`, which costs more per email than
     sending it does; tests parse the result back with the standard library.
+    Raises UnsafeHeader when a header value holds a line break or another control
+    character, or an address is not ASCII.
     """
+    _refuse_unsafe_values(email)
     headers = [
         f"From: {_address(email.from_email, email.from_name)}",
         f"To: {_address(email.to_email, email.to_name)}",
@@ -112,6 +179,7 @@ def build_message(email: OutgoingEmail) -> bytes:
         headers.append(f"List-Unsubscribe: {_unsubscribe_header(email.unsubscribe_url)}")
         headers.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
     headers.append("MIME-Version: 1.0")
+    _check_header_lines(headers)
     if email.html is None:
         body = _body_part(email.text, "plain")
     else:

@@ -19,8 +19,8 @@ from campaigns.models import Variant
 from inboxes.models import Inbox
 from leads.models import Lead
 from leads.variables import normalize_variable_name
+from reachkit.text import one_line
 
-_LINE_BREAKS = re.compile(r"[\r\n]+")
 _REPLY_PREFIX = re.compile(r"re:", re.IGNORECASE)
 
 
@@ -77,9 +77,10 @@ def reply_subject(first_subject: str) -> str:
 
 
 def render_subject(variant: Variant, variables: Mapping[str, object], *, seed: str) -> Rendered:
-    """The variant's own subject, on one line: line breaks from a value become spaces."""
+    """The variant's own subject, on one line: line breaks, tabs and other control characters
+    from a value become spaces (reachkit.text.one_line)."""
     rendered = merge_tags.render(variant.subject or "", variables, seed=seed)
-    return Rendered(text=_LINE_BREAKS.sub(" ", rendered.text).strip(), missing=rendered.missing)
+    return Rendered(text=one_line(rendered.text).strip(), missing=rendered.missing)
 
 
 def render_variant(
@@ -108,7 +109,8 @@ def render_variant(
     )
     subject_text = subject.text
     if not subject_text and thread_subject:
-        subject_text = reply_subject(thread_subject)
+        # A subject stored before subjects were rendered on one line may hold a tab.
+        subject_text = reply_subject(one_line(thread_subject).strip())
     missing = dict.fromkeys([*subject.missing, *html.missing, *text.missing])
     return RenderedEmail(
         subject=subject_text, body_html=html.text, body_text=text.text, missing=tuple(missing)

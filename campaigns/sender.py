@@ -42,7 +42,7 @@ from imapclient.exceptions import IMAPClientError
 
 from campaigns import html_body, rendering, unsubscribe
 from campaigns.merge_tags import MergeTagError
-from campaigns.message import OutgoingEmail, build_message
+from campaigns.message import OutgoingEmail, UnsafeHeader, build_message
 from campaigns.models import Campaign, Send
 from campaigns.models import Sequence as Step
 from campaigns.scheduler import PassReport, worker_name
@@ -546,7 +546,9 @@ class Prepared:
 def _prepare(
     batch: Sequence[Send], threads: Mapping[uuid.UUID, Thread], now: datetime
 ) -> tuple[list[Prepared], int]:
-    """Render every row of the batch; a row whose content does not render fails here."""
+    """Render every row of the batch; a row whose content does not render, or whose headers
+    would not be safe to write (a name with a line break stored before names were checked),
+    fails here."""
     prepared = []
     failed = 0
     for send in batch:
@@ -555,6 +557,12 @@ def _prepare(
         except MergeTagError as error:
             Send.objects.filter(pk=send.pk).update(
                 status=Send.Status.FAILED, smtp_response=f"could not render: {error}"
+            )
+            failed += 1
+            continue
+        except UnsafeHeader as error:
+            Send.objects.filter(pk=send.pk).update(
+                status=Send.Status.FAILED, smtp_response=f"could not build the message: {error}"
             )
             failed += 1
             continue

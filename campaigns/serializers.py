@@ -2,21 +2,22 @@
 
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import ProhibitNullCharactersValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from campaigns import schedule as windows
 from campaigns.analytics import CampaignStats
 from campaigns.models import MAX_DELAY_DAYS, Campaign, Schedule, Sequence, Variant
 from inboxes.models import Inbox
 from reachkit.api.fields import (
+    HeaderTextField,
     StrictBooleanField,
     StrictCharField,
+    StrictChoiceField,
+    StrictDictField,
     StrictIntegerField,
     StrictUUIDField,
+    refuse_bad_text,
 )
 
 MAX_DAILY_LIMIT = 2_147_483_647  # the column's range: more is "no limit" in practice
@@ -337,7 +338,7 @@ class CampaignCreateSerializer(serializers.Serializer):
 
 class CampaignUpdateSerializer(serializers.Serializer):
     name = StrictCharField(max_length=150, required=False)
-    status = serializers.ChoiceField(
+    status = StrictChoiceField(
         choices=STATUS_CHANGES,
         required=False,
         help_text="draft → active, active → paused, paused → active.",
@@ -391,6 +392,8 @@ class DaysUpdateSerializer(serializers.Serializer):
     def to_internal_value(self, data: Any) -> Any:
         # A misspelt day would otherwise be ignored and the user would think it was set.
         if isinstance(data, dict):
+            for key in data:
+                refuse_bad_text(key)  # before a message quotes it
             unknown = sorted(str(key) for key in data if key not in windows.DAYS)
             if unknown:
                 raise serializers.ValidationError(
@@ -435,11 +438,10 @@ class SequenceUpdateSerializer(serializers.Serializer):
     )
 
 
-class SubjectField(StrictCharField):
-    """One line of text (a subject is an email header), passed on untrimmed so a merge-tag
-    error's offset points into what the client sent; the service trims what it stores."""
-
-    default_error_messages = {"line_break": "A subject is one line: no line breaks."}
+class SubjectField(HeaderTextField):
+    """One line of text with no control character (a subject is an email header), passed on
+    untrimmed so a merge-tag error's offset points into what the client sent; the service
+    trims what it stores."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(trim_whitespace=False, **kwargs)
@@ -448,8 +450,6 @@ class SubjectField(StrictCharField):
         value = super().to_internal_value(data)
         if not self.allow_blank and not value.strip():
             self.fail("blank")
-        if "\n" in value or "\r" in value:
-            self.fail("line_break")
         return value
 
 
@@ -484,25 +484,16 @@ class ScalarField(serializers.Field):
         if data is not None and not isinstance(data, str | int | float | bool):
             self.fail("invalid")
         if isinstance(data, str):
-            _check_text(data)
+            refuse_bad_text(data)
         return data
 
     def to_representation(self, value: Any) -> Any:
         return value
 
 
-def _check_text(text: str) -> None:
-    """What a CharField refuses in any string: NUL and lone surrogates (not valid UTF-8)."""
-    try:
-        ProhibitNullCharactersValidator()(text)
-    except DjangoValidationError as error:
-        raise serializers.ValidationError(error.messages) from None
-    ProhibitSurrogateCharactersValidator()(text)
-
-
 class PreviewRequestSerializer(serializers.Serializer):
     lead_id = StrictUUIDField(required=False, help_text="A lead of this campaign.")
-    variables = serializers.DictField(
+    variables = StrictDictField(
         child=ScalarField(allow_null=True),
         required=False,
         help_text='Values by name, instead of a lead: {"first_name": "Ada", "company": "Acme"}.',
@@ -514,8 +505,6 @@ class PreviewRequestSerializer(serializers.Serializer):
     def validate_variables(self, value: dict[str, Any]) -> dict[str, Any]:
         if len(value) > MAX_PREVIEW_VARIABLES:
             raise serializers.ValidationError(f"At most {MAX_PREVIEW_VARIABLES} variables.")
-        for key in value:
-            _check_text(key)
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

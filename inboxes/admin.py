@@ -7,9 +7,12 @@ from django.http import HttpRequest
 
 from inboxes import services
 from inboxes.models import Inbox
-from reachkit.emails import email_domain
+from reachkit.emails import email_domain, is_valid_email
+from reachkit.text import validate_header_text
 
 PASSWORD_FIELDS = ("smtp_password", "imap_password")
+# What goes into the headers of every email the inbox sends (From, Reply-To).
+HEADER_FIELDS = ("email", "first_name", "last_name", "reply_to")
 CONNECTION_FIELDS = (
     "smtp_host",
     "smtp_port",
@@ -25,7 +28,10 @@ CONNECTION_FIELDS = (
 
 
 class InboxAdminForm(forms.ModelForm):
-    """Passwords are write-only: never rendered; left blank, the stored one is kept."""
+    """Passwords are write-only: never rendered; left blank, the stored one is kept.
+
+    Names and addresses follow the API's rules: they go into mail headers.
+    """
 
     smtp_password = forms.CharField(
         required=False,
@@ -49,6 +55,21 @@ class InboxAdminForm(forms.ModelForm):
         for name in PASSWORD_FIELDS:
             # Not even the stored value as an initial: it would reach the page's HTML.
             self.initial[name] = ""
+        for name in HEADER_FIELDS:
+            if name in self.fields:
+                self.fields[name].validators.append(validate_header_text)
+
+    def clean_email(self) -> str:
+        email = (self.cleaned_data.get("email") or "").strip().lower()
+        if not is_valid_email(email):
+            raise forms.ValidationError("Enter a valid email address.")
+        return email
+
+    def clean_reply_to(self) -> str:
+        reply_to: str = self.cleaned_data.get("reply_to") or ""
+        if reply_to and not is_valid_email(reply_to):
+            raise forms.ValidationError("Enter a valid email address.")
+        return reply_to
 
     def _password(self, name: str) -> str:
         value: str = self.cleaned_data.get(name) or ""

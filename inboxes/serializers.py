@@ -9,6 +9,7 @@ from rest_framework.settings import api_settings
 from inboxes.connection import ServerSettings
 from inboxes.models import Inbox
 from reachkit.api.fields import (
+    HeaderTextField,
     StrictBooleanField,
     StrictCharField,
     StrictChoiceField,
@@ -149,8 +150,8 @@ class ServerSettingsSerializer(serializers.Serializer):
 
 class InboxCreateSerializer(serializers.Serializer):
     email = StrictCharField(max_length=254)
-    first_name = StrictCharField(max_length=150, required=False, allow_blank=True, default="")
-    last_name = StrictCharField(max_length=150, required=False, allow_blank=True, default="")
+    first_name = HeaderTextField(max_length=150, required=False, allow_blank=True, default="")
+    last_name = HeaderTextField(max_length=150, required=False, allow_blank=True, default="")
     smtp = ServerSettingsSerializer(help_text="The server that sends.")
     imap = ServerSettingsSerializer(help_text="The server that holds the mailbox.")
 
@@ -175,9 +176,9 @@ class InboxUpdateSerializer(serializers.Serializer):
 
     is_active = StrictBooleanField(required=False, help_text="Pause or resume campaign sending.")
     is_warming = StrictBooleanField(required=False, help_text="Toggle warmup.")
-    first_name = StrictCharField(max_length=150, required=False, allow_blank=True)
-    last_name = StrictCharField(max_length=150, required=False, allow_blank=True)
-    reply_to = StrictCharField(
+    first_name = HeaderTextField(max_length=150, required=False, allow_blank=True)
+    last_name = HeaderTextField(max_length=150, required=False, allow_blank=True)
+    reply_to = HeaderTextField(
         max_length=254, required=False, allow_blank=True, help_text='"" clears it.'
     )
     signature = StrictCharField(

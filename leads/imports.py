@@ -4,7 +4,8 @@ UTF-8 with or without a byte-order mark; commas, semicolons or tabs, whichever t
 line uses most; a header row whose `email`, `first_name` and `last_name` columns may be
 spelled the usual ways ("E-mail", "Email Address", "First Name", "firstname", …); every
 other named column becomes a variable under its normal name ("Company Name" →
-`company_name`). Empty cells are "not given". Rows are checked with the API's rules and
+`company_name`). Empty cells are "not given". Rows are checked with the API's rules (the
+functions of leads.inputs: a quoted cell may hold a line break, which no name may) and
 come out in batches, each bad row with its line number.
 """
 
@@ -18,17 +19,18 @@ from typing import IO, Any
 
 from leads.inputs import (
     INVALID_EMAIL,
-    MAX_NAME_LENGTH,
     MAX_VARIABLE_NAME_LENGTH,
-    MAX_VARIABLE_VALUE_LENGTH,
     MAX_VARIABLES,
     REQUIRED,
     LeadInput,
     RuleBroken,
     Scalar,
+    check_variable_value,
+    clean_name,
     normalize_email,
 )
 from leads.variables import normalize_variable_name
+from reachkit.text import header_text_error
 
 EMAIL = "email"
 FIRST_NAME = "first_name"
@@ -100,6 +102,9 @@ class CsvLeads:
         for index, title in enumerate(header):
             if not _is_utf8(title):
                 raise ImportRefused("The file is not UTF-8: save it as CSV UTF-8 and try again.")
+            problem = header_text_error(title.strip(), f"The name of column {index + 1}")
+            if problem is not None:
+                raise ImportRefused(problem)
             name = normalize_variable_name(title)
             if not name:
                 continue  # an unnamed column (often a trailing delimiter): nothing to keep
@@ -171,23 +176,18 @@ class CsvLeads:
         for name in (FIRST_NAME, LAST_NAME):
             index = fields.get(name)
             if index is not None and index < width:
-                cell = row[index].strip()
-                if len(cell) > MAX_NAME_LENGTH:
-                    raise _BadCell(
-                        name, f"Ensure this field has no more than {MAX_NAME_LENGTH} characters."
-                    )
-                names[name] = cell or None
+                try:
+                    names[name] = clean_name(row[index]) or None
+                except RuleBroken as error:
+                    raise _BadCell(name, *error.messages) from None
         variables: dict[str, Scalar] = {}
         for index, name in self.variables:
             if index < width:
                 cell = row[index].strip()
                 if cell:
-                    if len(cell) > MAX_VARIABLE_VALUE_LENGTH:
-                        raise _BadCell(
-                            "variables",
-                            f'Variable "{name}" is longer than '
-                            f"{MAX_VARIABLE_VALUE_LENGTH:,} characters.",
-                        )
+                    problem = check_variable_value(name, cell)
+                    if problem is not None:
+                        raise _BadCell("variables", problem)
                     variables[name] = cell
         return LeadInput(
             email=email,

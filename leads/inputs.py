@@ -10,6 +10,7 @@ from typing import Any
 
 from leads.variables import normalize_variable_name
 from reachkit.emails import is_valid_email
+from reachkit.text import body_text_error, header_text_error, shown, text_error
 
 MAX_NAME_LENGTH = 150
 MAX_VARIABLES = 100
@@ -77,15 +78,33 @@ def normalize_email(raw: str) -> str:
 
 
 def clean_name(value: str) -> str:
+    """Trimmed, at most 150 characters, and nothing a mail header cannot carry: a name goes
+    into the `To:` header (reachkit.text)."""
     name = value.strip()
+    problem = header_text_error(name)
+    if problem is not None:
+        raise RuleBroken(problem)
     if len(name) > MAX_NAME_LENGTH:
         raise RuleBroken(f"Ensure this field has no more than {MAX_NAME_LENGTH} characters.")
     return name
 
 
+def check_variable_value(key: str, value: str) -> str | None:
+    """What is wrong with a variable's text value, or None: at most 5,000 characters, and
+    nothing an email body cannot carry (TAB, CR and LF are fine; a subject renders them as
+    spaces)."""
+    problem = body_text_error(value, f'Variable "{shown(key)}"')
+    if problem is not None:
+        return problem
+    if len(value) > MAX_VARIABLE_VALUE_LENGTH:
+        return f'Variable "{shown(key)}" is longer than {MAX_VARIABLE_VALUE_LENGTH:,} characters.'
+    return None
+
+
 def clean_variables(raw: Any) -> dict[str, Scalar]:
-    """Scalars only, at most 100, names of at most 64 characters stored in their normal form
-    (`First Name` → `first_name`), values of at most 5,000 characters.
+    """Scalars only, at most 100, names of at most 64 characters with no control character,
+    stored in their normal form (`First Name` → `first_name`), values of at most 5,000
+    characters with no control character but TAB, CR and LF.
 
     Raises RuleBroken with one message per broken rule.
     """
@@ -97,6 +116,10 @@ def clean_variables(raw: Any) -> dict[str, Scalar]:
     cleaned: dict[str, Scalar] = {}
     spelled: dict[str, str] = {}
     for key, value in raw.items():
+        problem = header_text_error(key, f'Variable name "{shown(key[:20])}"')
+        if problem is not None:
+            messages.append(problem)
+            continue
         name = normalize_variable_name(key)
         if len(key) > MAX_VARIABLE_NAME_LENGTH:
             messages.append(
@@ -115,13 +138,20 @@ def clean_variables(raw: Any) -> dict[str, Scalar]:
         if value is not None and not isinstance(value, str | int | float | bool):
             messages.append(f'Variable "{key}" must be a string, number, boolean or null.')
             continue
-        if isinstance(value, str | int | float) and not isinstance(value, bool):
-            length = len(value) if isinstance(value, str) else len(repr(value))
-            if length > MAX_VARIABLE_VALUE_LENGTH:
-                messages.append(
-                    f'Variable "{key}" is longer than {MAX_VARIABLE_VALUE_LENGTH:,} characters.'
-                )
+        if isinstance(value, str):
+            problem = check_variable_value(key, value)
+            if problem is not None:
+                messages.append(problem)
                 continue
+        elif (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and len(repr(value)) > MAX_VARIABLE_VALUE_LENGTH
+        ):
+            messages.append(
+                f'Variable "{key}" is longer than {MAX_VARIABLE_VALUE_LENGTH:,} characters.'
+            )
+            continue
         cleaned[name] = value
     if messages:
         raise RuleBroken(*messages)
@@ -144,6 +174,10 @@ def _string(raw: dict[str, Any], field: str, errors: dict[str, list[str]]) -> st
         return None
     if not isinstance(value, str):
         errors[field] = [NOT_A_STRING]
+        return None
+    problem = text_error(value)
+    if problem is not None:
+        errors[field] = [problem]
         return None
     return value
 

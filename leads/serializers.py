@@ -9,12 +9,13 @@ from leads.inputs import (
     IF_EXISTS_FAIL,
     MAX_NAME_LENGTH,
     RuleBroken,
+    clean_name,
     clean_variables,
     normalize_email,
 )
 from leads.models import Lead
 from leads.services import MAX_BULK_LEADS
-from reachkit.api.fields import StrictCharField
+from reachkit.api.fields import StrictCharField, StrictChoiceField
 
 VARIABLES_SCHEMA = {
     "type": "object",
@@ -24,8 +25,9 @@ VARIABLES_SCHEMA = {
     },
     "description": (
         "Merge-tag values: scalars only, at most 100, names of at most 64 characters "
-        "(stored in their normal form: `First Name` → `first_name`), values of at most "
-        "5,000 characters."
+        "without control characters (stored in their normal form: `First Name` → "
+        "`first_name`), values of at most 5,000 characters without control characters "
+        "other than tab, CR and LF."
     ),
     "example": {"company": "Acme", "role": "VP Sales"},
 }
@@ -69,9 +71,24 @@ class LeadSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class LeadNameField(StrictCharField):
+    """A first or last name, checked by the rule the bulk call and CSV imports use: it goes
+    into the `To:` header, so it holds no control character."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "At most 150 characters, no control characters.")
+        super().__init__(required=False, allow_blank=True, max_length=MAX_NAME_LENGTH, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        try:
+            return clean_name(super().to_internal_value(data))
+        except RuleBroken as error:
+            raise serializers.ValidationError(error.messages) from None
+
+
 class LeadNamesSerializer(serializers.Serializer):
-    first_name = StrictCharField(required=False, allow_blank=True, max_length=MAX_NAME_LENGTH)
-    last_name = StrictCharField(required=False, allow_blank=True, max_length=MAX_NAME_LENGTH)
+    first_name = LeadNameField()
+    last_name = LeadNameField()
     variables = VariablesField(required=False)
 
 
@@ -88,7 +105,7 @@ class LeadInputSerializer(LeadNamesSerializer):
 
 
 class LeadCreateSerializer(LeadInputSerializer):
-    if_exists = serializers.ChoiceField(
+    if_exists = StrictChoiceField(
         choices=IF_EXISTS_CHOICES,
         default=IF_EXISTS_FAIL,
         help_text="When the campaign has a lead with this email (any case): fail (409), "
@@ -120,7 +137,7 @@ class LeadBulkSerializer(serializers.Serializer):
         max_length=MAX_BULK_LEADS,
         help_text=f"1 to {MAX_BULK_LEADS:,} leads, each checked alone.",
     )
-    if_exists = serializers.ChoiceField(
+    if_exists = StrictChoiceField(
         choices=IF_EXISTS_CHOICES,
         default=IF_EXISTS_FAIL,
         help_text="Per lead, as in a single create; a duplicate under `fail` is an error.",

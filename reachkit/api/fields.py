@@ -1,7 +1,12 @@
-"""Serializer fields with strict JSON types.
+"""Serializer fields with strict JSON types and clean text.
 
 DRF coerces by default ("5" → 5, 1 → True, 5 → "5"); the API does not: a value of
 the wrong JSON type is a 422 naming the field.
+
+No string field takes a NUL or a lone surrogate (reachkit.text): refused before anything
+else reads the value, so no error message echoes it (a lone surrogate cannot be written
+as UTF-8: the response itself would fail) and nothing stores it. Text that can reach an
+email header (`HeaderTextField`) takes no control character at all.
 """
 
 import uuid
@@ -9,18 +14,41 @@ from typing import Any
 
 from rest_framework import serializers
 
+from reachkit.text import header_text_error, text_error
+
+
+def refuse_bad_text(data: str) -> None:
+    """A 422 for text no field takes (NUL, a lone surrogate)."""
+    message = text_error(data)
+    if message is not None:
+        raise serializers.ValidationError(message, code="invalid_text")
+
 
 class StrictCharField(serializers.CharField):
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
+        refuse_bad_text(data)
         return super().to_internal_value(data)
+
+
+class HeaderTextField(StrictCharField):
+    """Text that can end up in an email header (a name, a subject, an address): one line,
+    no control characters."""
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        message = header_text_error(value)
+        if message is not None:
+            raise serializers.ValidationError(message, code="control_characters")
+        return value
 
 
 class StrictEmailField(serializers.EmailField):
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
+        refuse_bad_text(data)
         return super().to_internal_value(data)
 
 
@@ -46,6 +74,18 @@ class StrictUUIDField(serializers.UUIDField):
     def to_internal_value(self, data: Any) -> uuid.UUID:
         if not isinstance(data, str):
             self.fail("invalid", value=data)
+        refuse_bad_text(data)
+        return super().to_internal_value(data)
+
+
+class StrictDictField(serializers.DictField):
+    """An object whose keys are clean text: checked before a child's error is filed under
+    its key (a key that cannot be written as UTF-8 would break the error response)."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, dict):
+            for key in data:
+                refuse_bad_text(str(key))
         return super().to_internal_value(data)
 
 
@@ -55,4 +95,5 @@ class StrictChoiceField(serializers.ChoiceField):
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, str):
             self.fail("invalid_choice", input=data)
+        refuse_bad_text(data)
         return super().to_internal_value(data)
