@@ -8,12 +8,11 @@ CSV reader call the same functions, so the three never disagree.
 from dataclasses import dataclass
 from typing import Any
 
-from leads.variables import normalize_variable_name
+from leads.variables import MAX_VARIABLE_NAME_LENGTH, normalize_variable_name
 from reachkit.emails import is_valid_email
 
 MAX_NAME_LENGTH = 150
 MAX_VARIABLES = 100
-MAX_VARIABLE_NAME_LENGTH = 64
 MAX_VARIABLE_VALUE_LENGTH = 5000
 
 IF_EXISTS_FAIL = "fail"
