@@ -12,13 +12,24 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from campaigns import merge_tags
-from campaigns.merge_tags import Rendered
+from campaigns.merge_tags import Rendered, TooLong
 from campaigns.models import Variant
 from inboxes.models import Inbox
 from leads.models import Lead
 from leads.variables import normalize_variable_name
+
+# How long a subject and each body (HTML, text) may be once their merge tags are filled. Values
+# are capped (5,000 characters each), but a template may repeat one many times: without a cap
+# a 100 KB request made a 400 MB preview, and a send would build such a message. Rendering
+# stops as soon as it passes the cap (`merge_tags.render`'s `limit`); the preview answers 422,
+# the sender fails the send with the reason. The caps leave room for any real email: a
+# subject's template is at most 500 characters and mail clients show well under 200; a body's
+# template is at most 100,000 characters, and Gmail clips a message past 102 KB.
+MAX_RENDERED_SUBJECT = 1_000
+MAX_RENDERED_BODY = 200_000
 
 _LINE_BREAKS = re.compile(r"[\r\n]+")
 _REPLY_PREFIX = re.compile(r"re:", re.IGNORECASE)
@@ -77,9 +88,21 @@ def reply_subject(first_subject: str) -> str:
 
 
 def render_subject(variant: Variant, variables: Mapping[str, object], *, seed: str) -> Rendered:
-    """The variant's own subject, on one line: line breaks from a value become spaces."""
-    rendered = merge_tags.render(variant.subject or "", variables, seed=seed)
+    """The variant's own subject, on one line: line breaks from a value become spaces.
+
+    Raises TooLong past MAX_RENDERED_SUBJECT.
+    """
+    rendered = _render("subject", variant.subject or "", variables, seed=seed)
     return Rendered(text=_LINE_BREAKS.sub(" ", rendered.text).strip(), missing=rendered.missing)
+
+
+def _render(field: str, text: str, variables: Mapping[str, object], **options: Any) -> Rendered:
+    """`merge_tags.render` within the cap of `field`; TooLong names the field."""
+    limit = MAX_RENDERED_SUBJECT if field == "subject" else MAX_RENDERED_BODY
+    try:
+        return merge_tags.render(text, variables, limit=limit, **options)
+    except TooLong:
+        raise TooLong(limit, field) from None
 
 
 def render_variant(
@@ -94,25 +117,39 @@ def render_variant(
 
     An empty subject becomes `reply_subject(thread_subject)`: a follow-up replies in the
     thread of step 1, whose rendered subject `thread_subject` is.
+    Raises MergeTagError, and TooLong past a cap (MAX_RENDERED_SUBJECT, MAX_RENDERED_BODY).
     """
     subject = render_subject(variant, variables, seed=seed)
-    html = merge_tags.render(
+    html = _render(
+        "body_html",
         variant.body_html or "",
         variables,
         seed=seed,
         escape_html=True,
         unsubscribe_url=unsubscribe_url,
     )
-    text = merge_tags.render(
-        variant.body_text or "", variables, seed=seed, unsubscribe_url=unsubscribe_url
+    text = _render(
+        "body_text", variant.body_text or "", variables, seed=seed, unsubscribe_url=unsubscribe_url
     )
     subject_text = subject.text
     if not subject_text and thread_subject:
         subject_text = reply_subject(thread_subject)
+        if len(subject_text) > MAX_RENDERED_SUBJECT:  # "Re: " and a subject at the cap
+            raise TooLong(MAX_RENDERED_SUBJECT, "subject")
     missing = dict.fromkeys([*subject.missing, *html.missing, *text.missing])
     return RenderedEmail(
         subject=subject_text, body_html=html.text, body_text=text.text, missing=tuple(missing)
     )
+
+
+def check_template(*, subject: str | None, body_html: str | None) -> None:
+    """TooLong when a variant's template alone, with no values, passes a cap.
+
+    `body_html` as stored (normalised); its text version is derived as `Variant.set_body` does.
+    """
+    template = Variant(subject=subject)
+    template.set_body(body_html)
+    render_variant(template, {}, seed="")
 
 
 def thread_variant(variant: Variant) -> Variant | None:
@@ -144,7 +181,8 @@ def preview(
     With `variables`, the values are taken as given (names normalise as everywhere; an
     inbox fills the sender's names they leave out) and the spintax seed is the variant's
     own, so the same values preview the same way.
-    Raises MergeTagError if stored content does not parse (it was validated on save).
+    Raises MergeTagError if stored content does not parse (it was validated on save), and
+    TooLong past a cap.
     """
     if lead is not None:
         values = lead_variables(lead, inbox)

@@ -41,7 +41,7 @@ from django.utils import timezone
 from imapclient.exceptions import IMAPClientError
 
 from campaigns import html_body, rendering, unsubscribe
-from campaigns.merge_tags import MergeTagError
+from campaigns.merge_tags import MergeTagError, TooLong
 from campaigns.message import OutgoingEmail, build_message
 from campaigns.models import Campaign, Send
 from campaigns.models import Sequence as Step
@@ -546,13 +546,14 @@ class Prepared:
 def _prepare(
     batch: Sequence[Send], threads: Mapping[uuid.UUID, Thread], now: datetime
 ) -> tuple[list[Prepared], int]:
-    """Render every row of the batch; a row whose content does not render fails here."""
+    """Render every row of the batch; a row whose content does not render (a malformed tag,
+    or an email past a rendered-size cap, never built) fails here and the others go on."""
     prepared = []
     failed = 0
     for send in batch:
         try:
             subject, data = compose(send, threads.get(send.pk, Thread()), now)
-        except MergeTagError as error:
+        except (MergeTagError, TooLong) as error:
             Send.objects.filter(pk=send.pk).update(
                 status=Send.Status.FAILED, smtp_response=f"could not render: {error}"
             )

@@ -12,6 +12,7 @@ from campaigns import schedule as windows
 from campaigns.analytics import CampaignStats
 from campaigns.models import MAX_DELAY_DAYS, Campaign, Schedule, Sequence, Variant
 from inboxes.models import Inbox
+from leads.inputs import MAX_VARIABLE_NAME_LENGTH, MAX_VARIABLE_VALUE_LENGTH
 from reachkit.api.fields import (
     StrictBooleanField,
     StrictCharField,
@@ -505,17 +506,38 @@ class PreviewRequestSerializer(serializers.Serializer):
     variables = serializers.DictField(
         child=ScalarField(allow_null=True),
         required=False,
-        help_text='Values by name, instead of a lead: {"first_name": "Ada", "company": "Acme"}.',
+        help_text=(
+            'Values by name, instead of a lead: {"first_name": "Ada", "company": "Acme"}; a '
+            f"lead's limits: names of at most {MAX_VARIABLE_NAME_LENGTH} characters, values "
+            f"of at most {MAX_VARIABLE_VALUE_LENGTH:,}."
+        ),
     )
     inbox_id = StrictUUIDField(
         required=False, help_text="An inbox of this workspace, for the sender_* variables."
     )
 
     def validate_variables(self, value: dict[str, Any]) -> dict[str, Any]:
+        """A lead's limits on names and values (leads.inputs), so a preview renders nothing a
+        lead could not hold; more variables, since the built-ins and sender's come in too."""
         if len(value) > MAX_PREVIEW_VARIABLES:
             raise serializers.ValidationError(f"At most {MAX_PREVIEW_VARIABLES} variables.")
-        for key in value:
+        messages = []
+        for key, item in value.items():
             _check_text(key)
+            if len(key) > MAX_VARIABLE_NAME_LENGTH:
+                messages.append(
+                    f'Variable name "{key[:20]}…" is longer than '
+                    f"{MAX_VARIABLE_NAME_LENGTH} characters."
+                )
+                continue
+            if isinstance(item, str | int | float) and not isinstance(item, bool):
+                length = len(item) if isinstance(item, str) else len(repr(item))
+                if length > MAX_VARIABLE_VALUE_LENGTH:
+                    messages.append(
+                        f'Variable "{key}" is longer than {MAX_VARIABLE_VALUE_LENGTH:,} characters.'
+                    )
+        if messages:
+            raise serializers.ValidationError(messages)
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,8 @@ subject. The schedule is open every day, all day, in Europe/London.
 """
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from email.message import EmailMessage
@@ -127,6 +129,19 @@ class Outreach:
 
     def send_of(self, lead: Lead, step: int = 1) -> Send:
         return Send.objects.get(lead=lead, step=step)
+
+
+@contextmanager
+def running_outreach(workspace: Workspace, mailbox: Mailbox) -> Iterator[Outreach]:
+    """An `Outreach` of the workspace through the mailbox's servers, its clock started."""
+    traveller = start_clock()
+    clock = traveller.start()
+    try:
+        inbox = make_inbox(workspace, mailbox)
+        campaign = make_campaign(workspace, [inbox])
+        yield Outreach(campaign=campaign, inbox=inbox, mailbox=mailbox, clock=clock)
+    finally:
+        traveller.stop()
 
 
 def start_clock(at: datetime = START) -> Any:

@@ -2,8 +2,18 @@
 
 import pytest
 
+from campaigns.merge_tags import TooLong
 from campaigns.models import Sequence, Variant
-from campaigns.rendering import lead_seed, lead_variables, preview, render_variant, reply_subject
+from campaigns.rendering import (
+    MAX_RENDERED_BODY,
+    MAX_RENDERED_SUBJECT,
+    check_template,
+    lead_seed,
+    lead_variables,
+    preview,
+    render_variant,
+    reply_subject,
+)
 from tests.campaigns.factories import CampaignFactory, SequenceFactory, VariantFactory
 from tests.inboxes.factories import InboxFactory
 from tests.leads.factories import LeadFactory
@@ -171,3 +181,37 @@ def test_disabled_step_one_variants_do_not_lend_their_subject(db):
     VariantFactory(sequence=Sequence.objects.get(campaign=campaign), subject="Enabled one")
     follow_up = Variant.objects.get(sequence=SequenceFactory(campaign=campaign))
     assert preview(follow_up, variables={}).subject == "Re: Enabled one"
+
+
+# Within the caps
+
+
+@pytest.mark.parametrize(
+    ("field", "template", "value"),
+    [
+        ("subject", {"subject": "{{x}}"}, "x" * (MAX_RENDERED_SUBJECT + 1)),
+        ("body_html", {"body_html": "{{x}}" * 41}, "&" * 1000),  # escaped: 5 characters each
+        # The text is derived from the HTML and never longer in practice; still capped.
+        ("body_text", {"body_text": "{{x}}" * 41}, "x" * 5000),
+    ],
+)
+def test_past_a_cap_rendering_stops_and_names_the_field(field, template, value):
+    variant = Variant(**{"subject": "s", "body_html": "x", "body_text": "x", **template})
+    with pytest.raises(TooLong) as raised:
+        render_variant(variant, {"x": value}, seed="s")
+    assert raised.value.field == field
+    assert raised.value.limit == (MAX_RENDERED_SUBJECT if field == "subject" else MAX_RENDERED_BODY)
+
+
+def test_a_follow_ups_reply_subject_stays_within_the_cap(db):
+    variant = step_one_variant(CampaignFactory(), subject="", body_html="x")
+    assert render_variant(variant, {}, seed="s", thread_subject="x" * 996).subject.startswith("Re")
+    with pytest.raises(TooLong):
+        render_variant(variant, {}, seed="s", thread_subject="x" * MAX_RENDERED_SUBJECT)
+
+
+def test_a_template_alone_is_checked_with_no_values():
+    check_template(subject="{{x}}", body_html="{{x}}" * 100)
+    with pytest.raises(TooLong) as raised:
+        check_template(subject="s", body_html="&amp;" * (MAX_RENDERED_BODY // 5 + 1))
+    assert raised.value.field == "body_html"
