@@ -6,6 +6,10 @@ the sending inbox's `sender_first_name`, `sender_last_name` and `sender_email`. 
 built-in with a value wins over a variable of the same name; an empty one leaves the
 name to the variable, or missing. Spintax is seeded with f"{lead.id}:{variant.id}", so a
 preview, a retry and the real send of one step to one lead are the same email.
+
+`render_variant` makes the email's subject and bodies exactly as they go on the wire (values
+filled, HTML sanitised again, the inbox's signature added); the preview and the sender both
+call it, so a preview cannot show what the sender would not send.
 """
 
 import dataclasses
@@ -14,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from campaigns import merge_tags
+from campaigns import html_body, merge_tags, unsubscribe
 from campaigns.merge_tags import Rendered, TooLong
 from campaigns.models import Variant
 from inboxes.models import Inbox
@@ -32,6 +36,7 @@ MAX_RENDERED_SUBJECT = 1_000
 MAX_RENDERED_BODY = 200_000
 
 _LINE_BREAKS = re.compile(r"[\r\n]+")
+_LINE_ENDS = re.compile(r"\r\n?")
 _REPLY_PREFIX = re.compile(r"re:", re.IGNORECASE)
 
 
@@ -112,11 +117,16 @@ def render_variant(
     seed: str,
     thread_subject: str | None = None,
     unsubscribe_url: str | None = None,
+    signature: str = "",
 ) -> RenderedEmail:
-    """Subject, HTML and text of `variant` for these values.
+    """Subject, HTML and text of `variant` for these values, as they are sent.
 
     An empty subject becomes `reply_subject(thread_subject)`: a follow-up replies in the
-    thread of step 1, whose rendered subject `thread_subject` is.
+    thread of step 1, whose rendered subject `thread_subject` is. The HTML is sanitised again
+    (`html_body.normalize_html`): a value can complete a URL the stored template could not
+    judge (`<a href="{{website}}">` with `javascript:…`). The sending inbox's `signature`
+    ends both bodies. The text's line ends are "\n" and it does not end with one: a MIME part
+    carries it so (its last line end belongs to the boundary that follows).
     Raises MergeTagError, and TooLong past a cap (MAX_RENDERED_SUBJECT, MAX_RENDERED_BODY).
     """
     subject = render_subject(variant, variables, seed=seed)
@@ -136,9 +146,15 @@ def render_variant(
         subject_text = reply_subject(thread_subject)
         if len(subject_text) > MAX_RENDERED_SUBJECT:  # "Re: " and a subject at the cap
             raise TooLong(MAX_RENDERED_SUBJECT, "subject")
+    body_html = html_body.normalize_html(html.text)
+    body_text = _LINE_ENDS.sub("\n", text.text).rstrip("\n")
+    if signature.strip():
+        signature_html = html_body.normalize_html(signature.replace("\n", "<br>"))
+        body_html = f"{body_html}<br><br>{signature_html}"
+        body_text = f"{body_text}\n\n{html_body.html_to_text(signature_html)}"
     missing = dict.fromkeys([*subject.missing, *html.missing, *text.missing])
     return RenderedEmail(
-        subject=subject_text, body_html=html.text, body_text=text.text, missing=tuple(missing)
+        subject=subject_text, body_html=body_html, body_text=body_text, missing=tuple(missing)
     )
 
 
@@ -181,11 +197,14 @@ def preview(
     With `variables`, the values are taken as given (names normalise as everywhere; an
     inbox fills the sender's names they leave out) and the spintax seed is the variant's
     own, so the same values preview the same way.
-    Raises MergeTagError if stored content does not parse (it was validated on save), and
-    TooLong past a cap.
+    A lead's preview carries its real unsubscribe link, and an inbox's preview its signature,
+    as the send will. Raises MergeTagError if stored content does not parse (it was validated
+    on save), and TooLong past a cap.
     """
+    unsubscribe_url = None
     if lead is not None:
         values = lead_variables(lead, inbox)
+        unsubscribe_url = unsubscribe.url_in(variant.sequence.campaign, lead)
     else:
         values = merge_values(variables or {}, sender_variables(inbox))
 
@@ -197,7 +216,12 @@ def preview(
     if first is not None:
         thread = render_subject(first, values, seed=seed_of(first))
     email = render_variant(
-        variant, values, seed=seed_of(variant), thread_subject=thread.text or None
+        variant,
+        values,
+        seed=seed_of(variant),
+        thread_subject=thread.text or None,
+        unsubscribe_url=unsubscribe_url,
+        signature=inbox.signature if inbox is not None else "",
     )
     return dataclasses.replace(
         email, missing=tuple(dict.fromkeys([*thread.missing, *email.missing]))

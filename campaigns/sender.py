@@ -40,7 +40,7 @@ from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.utils import timezone
 from imapclient.exceptions import IMAPClientError
 
-from campaigns import html_body, rendering, unsubscribe
+from campaigns import rendering, unsubscribe
 from campaigns.merge_tags import MergeTagError, TooLong
 from campaigns.message import OutgoingEmail, build_message
 from campaigns.models import Campaign, Send
@@ -164,21 +164,16 @@ def compose(send: Send, thread: Thread, now: datetime) -> tuple[str, bytes]:
     lead, inbox, campaign = send.lead, send.inbox, send.campaign
     assert inbox is not None
     assert send.variant is not None
-    unsubscribe_url = unsubscribe.url_for(lead) if campaign.unsubscribe_option else None
+    unsubscribe_url = unsubscribe.url_in(campaign, lead)
+    # The preview renders through the same function: what it shows is what goes out.
     rendered = rendering.render_variant(
         send.variant,
         rendering.lead_variables(lead, inbox),
         seed=rendering.lead_seed(lead, send.variant),
         thread_subject=thread.first_subject or None,
         unsubscribe_url=unsubscribe_url,
+        signature=inbox.signature,
     )
-    # Values a lead brings (a website in an href) pass the same sanitiser as the template.
-    html = html_body.normalize_html(rendered.body_html)
-    text = rendered.body_text
-    if inbox.signature.strip():
-        signature = html_body.normalize_html(inbox.signature.replace("\n", "<br>"))
-        html = f"{html}<br><br>{signature}"
-        text = f"{text}\n\n{html_body.html_to_text(signature)}"
     outgoing = OutgoingEmail(
         message_id=send.message_id,
         from_email=inbox.email,
@@ -187,8 +182,8 @@ def compose(send: Send, thread: Thread, now: datetime) -> tuple[str, bytes]:
         to_name=lead.full_name,
         reply_to=inbox.reply_to,
         subject=rendered.subject,
-        text=text,
-        html=None if campaign.text_only else html,
+        text=rendered.body_text,
+        html=None if campaign.text_only else rendered.body_html,
         date=now,
         in_reply_to=thread.message_ids[-1] if thread.message_ids else "",
         references=thread.message_ids,

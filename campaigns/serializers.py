@@ -513,7 +513,8 @@ class PreviewRequestSerializer(serializers.Serializer):
         ),
     )
     inbox_id = StrictUUIDField(
-        required=False, help_text="An inbox of this workspace, for the sender_* variables."
+        required=False,
+        help_text="An inbox of this workspace, for the sender_* variables and its signature.",
     )
 
     def validate_variables(self, value: dict[str, Any]) -> dict[str, Any]:

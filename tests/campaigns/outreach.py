@@ -155,3 +155,17 @@ def text_of(message: EmailMessage) -> str:
 
 def html_of(message: EmailMessage) -> str:
     return message.get_body(preferencelist=("html",)).get_content().replace("\r\n", "\n")
+
+
+def decoded_parts(message: EmailMessage) -> dict[str, str]:
+    """Each text part's content type → its content: transfer encoding and charset undone, and
+    the wire's CRLF line ends read as "\\n" (how a text part is carried, RFC 2046 4.1.1)."""
+    parts = {}
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        payload = part.get_payload(decode=True)
+        assert isinstance(payload, bytes)
+        charset = part.get_content_charset() or "us-ascii"
+        parts[part.get_content_type()] = payload.decode(charset).replace("\r\n", "\n")
+    return parts

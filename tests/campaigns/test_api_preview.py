@@ -172,3 +172,13 @@ def test_a_preview_past_a_rendered_size_cap_is_422_naming_the_field(api, campaig
         limit = {"subject": "1,000", "body_html": "200,000"}[field]
         assert body["details"] == {field: [body["error"]]}
         assert f"longer than {limit} characters" in body["error"]
+
+
+def test_a_preview_with_an_inbox_ends_with_its_signature(api, alice, campaign, variant):
+    inbox = InboxFactory(workspace=alice.workspace, signature="Grace\nAcme")
+    response = api.post(
+        url(campaign, variant), {"variables": {}, "inbox_id": str(inbox.pk)}, format="json"
+    )
+    data = response.json()["data"]
+    assert data["body_html"].endswith("<br><br>Grace<br>Acme")
+    assert data["body_text"].endswith("\n\nGrace\nAcme")

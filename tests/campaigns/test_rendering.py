@@ -1,7 +1,9 @@
 """From a lead (and its sending inbox) to merge-tag values, and a variant to an email."""
 
 import pytest
+from django.conf import settings
 
+from campaigns import unsubscribe
 from campaigns.merge_tags import TooLong
 from campaigns.models import Sequence, Variant
 from campaigns.rendering import (
@@ -183,7 +185,51 @@ def test_disabled_step_one_variants_do_not_lend_their_subject(db):
     assert preview(follow_up, variables={}).subject == "Re: Enabled one"
 
 
-# Within the caps
+# What is sent: sanitised, signed, within the caps
+
+
+def test_a_value_cannot_make_a_link_the_sanitiser_would_refuse(db):
+    lead = LeadFactory(variables={"website": "javascript:alert(1)", "photo": "data:image/png,x"})
+    variant = step_one_variant(
+        lead.campaign, body_html='<a href="{{website}}">site</a> <img src="{{photo}}" alt="me">'
+    )
+    email = render_variant(variant, lead_variables(lead), seed="s")
+    assert email.body_html == "site"  # an image without its source is dropped
+    assert email.body_text == "site (javascript:alert(1)) me"  # plain text: never a link
+
+
+def test_the_signature_ends_both_bodies(db):
+    lead = LeadFactory(first_name="Ada")
+    variant = step_one_variant(lead.campaign, body_html="Hi {{first_name}}")
+    email = render_variant(
+        variant, lead_variables(lead), seed="s", signature="Sam\n<b>Acme</b> <script>x</script>"
+    )
+    assert email.body_html == "Hi Ada<br><br>Sam<br><b>Acme</b>"
+    assert email.body_text == "Hi Ada\n\nSam\nAcme"
+
+
+def test_the_text_has_one_kind_of_line_end_and_none_at_its_end(db):
+    lead = LeadFactory(variables={"a": "one\r\ntwo\rthree", "b": "end\n\n"})
+    variant = step_one_variant(lead.campaign, body_html="{{a}}<br>{{b}}")
+    assert render_variant(variant, lead_variables(lead), seed="s").body_text == (
+        "one\ntwo\nthree\nend"
+    )
+
+
+def test_a_preview_for_a_lead_carries_its_unsubscribe_link_and_the_inboxs_signature(lead):
+    campaign = lead.campaign
+    campaign.unsubscribe_option = True
+    campaign.save()
+    variant = step_one_variant(
+        campaign, body_html='Hi<br><a href="{{unsubscribe_url}}">Unsubscribe</a>'
+    )
+    inbox = InboxFactory(signature="Sam")
+    email = preview(variant, lead=lead, inbox=inbox)
+    link = f"{settings.PUBLIC_URL}/u/{unsubscribe.token_for(lead)}"
+    assert email.body_html == f'Hi<br><a href="{link}">Unsubscribe</a><br><br>Sam'
+    assert email.body_text == f"Hi\nUnsubscribe ({link})\n\nSam"
+    # Values alone have no lead: the tag stays as written.
+    assert "{{unsubscribe_url}}" in preview(variant, variables={}).body_html
 
 
 @pytest.mark.parametrize(
