@@ -11,7 +11,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from campaigns import analytics, html_body, merge_tags, services
+from campaigns import analytics, html_body, merge_tags, rendering, services
 from campaigns import schedule as windows
 from campaigns.models import Campaign, CampaignInbox, Schedule, Sequence, Variant
 from reachkit.errors import DomainError
@@ -219,6 +219,13 @@ class VariantForm(forms.ModelForm):
         problem = header_text_error(data.get("subject") or "", "A subject")
         if problem is not None:
             self.add_error("subject", problem)
+        if not self.errors:
+            body = html_body.normalize_html(data.get("body_html") or "")
+            try:
+                rendering.check_template(subject=data.get("subject"), body_html=body)
+            except merge_tags.TooLong as error:
+                # The text version is derived from the HTML: the HTML is what to shorten.
+                self.add_error("subject" if error.field == "subject" else "body_html", f"{error}.")
         return data
 
     def save(self, commit: bool = True) -> Variant:

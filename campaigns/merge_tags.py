@@ -70,6 +70,27 @@ class MergeTagError(ValueError):
         return f"{self.message} at offset {self.offset}"
 
 
+class TooLong(ValueError):
+    """Rendering passed its `limit` of characters, and stopped there. `field`, when the caller
+    names it, says what was being rendered ("subject", "body_html", "body_text")."""
+
+    def __init__(self, limit: int, field: str = "") -> None:
+        super().__init__(limit, field)
+        self.limit = limit
+        self.field = field
+
+    def __str__(self) -> str:
+        what = _FIELD_NAMES.get(self.field, "The text")
+        return f"{what} is longer than {self.limit:,} characters once its merge tags are filled"
+
+
+_FIELD_NAMES = {
+    "subject": "The subject",
+    "body_html": "The HTML body",
+    "body_text": "The text body",
+}
+
+
 @dataclass(frozen=True)
 class Rendered:
     text: str
@@ -208,11 +229,15 @@ def render(
     seed: str,
     escape_html: bool = False,
     unsubscribe_url: str | None = None,
+    limit: int | None = None,
 ) -> Rendered:
     """Fill every tag of `text` for one lead. The same inputs always give the same output.
 
     `seed` picks the spintax options: derive it from the lead and the variant, and pass the same
     seed for a variant's HTML and text bodies so they agree. Raises MergeTagError.
+
+    `limit`: the most characters the result may have. Rendering raises TooLong as soon as it
+    passes them, so a value that many tags repeat never builds the whole string.
     """
     table = _lookup_table(variables)
 
@@ -223,18 +248,19 @@ def render(
         return html.escape(value) if escape_html else value
 
     out: list[str] = []
+    size = 0
     missing: dict[str, None] = {}
     seen: dict[tuple[str, ...], int] = {}
     for piece in _scan(text):
         if isinstance(piece, str):
-            out.append(piece)
+            chunk = piece
         elif piece.kind == "spintax":
             options = tuple(part(option) for option in piece.options)
             ordinal = seen.get(options, 0)
             seen[options] = ordinal + 1
-            out.append(insert(options[_choice(seed, options, ordinal)]))
+            chunk = insert(options[_choice(seed, options, ordinal)])
         elif piece.kind == "unsubscribe":
-            out.append(piece.source if unsubscribe_url is None else insert(unsubscribe_url))
+            chunk = piece.source if unsubscribe_url is None else insert(unsubscribe_url)
         else:
             value = table.get(piece.name)
             if piece.kind == "loom" and value is not None:
@@ -242,11 +268,15 @@ def render(
             if value is None:
                 if piece.fallback is None:
                     missing.setdefault(piece.name)
-                else:
-                    out.append(insert(part(piece.fallback)))
+                    continue
+                chunk = insert(part(piece.fallback))
             elif piece.kind == "loom" and escape_html and _HTTP_URL.match(value):
                 url = insert(value)
-                out.append(f'<a href="{url}">{url}</a>')
+                chunk = f'<a href="{url}">{url}</a>'
             else:
-                out.append(insert(value))
+                chunk = insert(value)
+        size += len(chunk)
+        if limit is not None and size > limit:
+            raise TooLong(limit)
+        out.append(chunk)
     return Rendered(text="".join(out), missing=tuple(missing))

@@ -40,8 +40,8 @@ from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.utils import timezone
 from imapclient.exceptions import IMAPClientError
 
-from campaigns import html_body, rendering, unsubscribe
-from campaigns.merge_tags import MergeTagError
+from campaigns import rendering, unsubscribe
+from campaigns.merge_tags import MergeTagError, TooLong
 from campaigns.message import OutgoingEmail, UnsafeHeader, build_message
 from campaigns.models import Campaign, Send
 from campaigns.models import Sequence as Step
@@ -164,21 +164,16 @@ def compose(send: Send, thread: Thread, now: datetime) -> tuple[str, bytes]:
     lead, inbox, campaign = send.lead, send.inbox, send.campaign
     assert inbox is not None
     assert send.variant is not None
-    unsubscribe_url = unsubscribe.url_for(lead) if campaign.unsubscribe_option else None
+    unsubscribe_url = unsubscribe.url_in(campaign, lead)
+    # The preview renders through the same function: what it shows is what goes out.
     rendered = rendering.render_variant(
         send.variant,
         rendering.lead_variables(lead, inbox),
         seed=rendering.lead_seed(lead, send.variant),
         thread_subject=thread.first_subject or None,
         unsubscribe_url=unsubscribe_url,
+        signature=inbox.signature,
     )
-    # Values a lead brings (a website in an href) pass the same sanitiser as the template.
-    html = html_body.normalize_html(rendered.body_html)
-    text = rendered.body_text
-    if inbox.signature.strip():
-        signature = html_body.normalize_html(inbox.signature.replace("\n", "<br>"))
-        html = f"{html}<br><br>{signature}"
-        text = f"{text}\n\n{html_body.html_to_text(signature)}"
     outgoing = OutgoingEmail(
         message_id=send.message_id,
         from_email=inbox.email,
@@ -187,8 +182,8 @@ def compose(send: Send, thread: Thread, now: datetime) -> tuple[str, bytes]:
         to_name=lead.full_name,
         reply_to=inbox.reply_to,
         subject=rendered.subject,
-        text=text,
-        html=None if campaign.text_only else html,
+        text=rendered.body_text,
+        html=None if campaign.text_only else rendered.body_html,
         date=now,
         in_reply_to=thread.message_ids[-1] if thread.message_ids else "",
         references=thread.message_ids,
@@ -546,15 +541,16 @@ class Prepared:
 def _prepare(
     batch: Sequence[Send], threads: Mapping[uuid.UUID, Thread], now: datetime
 ) -> tuple[list[Prepared], int]:
-    """Render every row of the batch; a row whose content does not render, or whose headers
-    would not be safe to write (a name with a line break stored before names were checked),
-    fails here."""
+    """Render every row of the batch; a row whose content does not render (a malformed tag,
+    or an email past a rendered-size cap, never built), or whose headers would not be safe to
+    write (a name with a line break stored before names were checked), fails here and the
+    others go on."""
     prepared = []
     failed = 0
     for send in batch:
         try:
             subject, data = compose(send, threads.get(send.pk, Thread()), now)
-        except MergeTagError as error:
+        except (MergeTagError, TooLong) as error:
             Send.objects.filter(pk=send.pk).update(
                 status=Send.Status.FAILED, smtp_response=f"could not render: {error}"
             )

@@ -9,6 +9,7 @@ from campaigns import schedule as windows
 from campaigns.analytics import CampaignStats
 from campaigns.models import MAX_DELAY_DAYS, Campaign, Schedule, Sequence, Variant
 from inboxes.models import Inbox
+from leads.inputs import MAX_VARIABLE_NAME_LENGTH, MAX_VARIABLE_VALUE_LENGTH, variable_problem
 from reachkit.api.fields import (
     HeaderTextField,
     StrictBooleanField,
@@ -496,15 +497,29 @@ class PreviewRequestSerializer(serializers.Serializer):
     variables = StrictDictField(
         child=ScalarField(allow_null=True),
         required=False,
-        help_text='Values by name, instead of a lead: {"first_name": "Ada", "company": "Acme"}.',
+        help_text=(
+            'Values by name, instead of a lead: {"first_name": "Ada", "company": "Acme"}; a '
+            f"lead's limits: names of at most {MAX_VARIABLE_NAME_LENGTH} characters, values "
+            f"of at most {MAX_VARIABLE_VALUE_LENGTH:,}."
+        ),
     )
     inbox_id = StrictUUIDField(
-        required=False, help_text="An inbox of this workspace, for the sender_* variables."
+        required=False,
+        help_text="An inbox of this workspace, for the sender_* variables and its signature.",
     )
 
     def validate_variables(self, value: dict[str, Any]) -> dict[str, Any]:
+        """A lead's rules for each name and value (leads.inputs), so a preview renders nothing
+        a lead could not hold; more variables, since the built-ins and sender's come in too."""
         if len(value) > MAX_PREVIEW_VARIABLES:
             raise serializers.ValidationError(f"At most {MAX_PREVIEW_VARIABLES} variables.")
+        messages = [
+            problem
+            for key, item in value.items()
+            if (problem := variable_problem(key, item)) is not None
+        ]
+        if messages:
+            raise serializers.ValidationError(messages)
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -79,6 +79,18 @@ class InvalidMergeTag(ValidationFailed):
     message = "A merge tag is malformed."
 
 
+class EmailTooLong(DomainError):
+    """`details` maps the field past its cap (subject, body_html, body_text) to a message."""
+
+    code = "email_too_long"
+    message = "The email is too long once its merge tags are filled."
+
+    @classmethod
+    def of(cls, error: merge_tags.TooLong) -> "EmailTooLong":
+        message = f"{error}."
+        return cls(message, details={error.field or "non_field_errors": [message]})
+
+
 class TooManyVariants(DomainError):
     code = "too_many_variants"
     message = f"A step has at most {len(VARIANT_LETTERS)} variants (A to Z)."
@@ -437,6 +449,7 @@ def variant_create(
         enabled=enabled,
     )
     variant.set_body(_body(campaign, body_html))
+    _check_rendered_size(variant)
     variant.save()
     return variant
 
@@ -474,8 +487,18 @@ def variant_update(
         variant.set_body(_body(campaign, body_html))
     if enabled is not None:
         variant.enabled = enabled
+    if subject is not None or body_html is not None:
+        _check_rendered_size(variant)
     variant.save()
     return variant
+
+
+def _check_rendered_size(variant: Variant) -> None:
+    """EmailTooLong when the template alone, with no values, already passes a cap."""
+    try:
+        rendering.check_template(subject=variant.subject, body_html=variant.body_html)
+    except merge_tags.TooLong as error:
+        raise EmailTooLong.of(error) from None
 
 
 @transaction.atomic
@@ -504,7 +527,8 @@ def variant_preview(
 ) -> rendering.RenderedEmail:
     """The variant rendered for a lead of its campaign, or for given values.
 
-    NotFound when the lead is not one of this campaign's or the inbox not the workspace's.
+    NotFound when the lead is not one of this campaign's or the inbox not the workspace's;
+    EmailTooLong when the email passes a rendered-size cap (the sender would fail it).
     """
     campaign = variant.sequence.campaign
     lead = None
@@ -517,7 +541,10 @@ def variant_preview(
         inbox = Inbox.objects.filter(workspace_id=campaign.workspace_id, pk=inbox_id).first()
         if inbox is None:
             raise NotFound("Inbox not found.", details={"inbox_id": ["Unknown inbox."]})
-    return rendering.preview(variant, lead=lead, variables=variables, inbox=inbox)
+    try:
+        return rendering.preview(variant, lead=lead, variables=variables, inbox=inbox)
+    except merge_tags.TooLong as error:
+        raise EmailTooLong.of(error) from None
 
 
 # --- What happens to a lead while the campaign sends --------------------------------------------

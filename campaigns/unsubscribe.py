@@ -9,6 +9,7 @@ import uuid
 from django.conf import settings
 from django.core import signing
 
+from campaigns.models import Campaign
 from leads.models import Lead
 
 SALT = "reachkit.unsubscribe"
@@ -32,6 +33,11 @@ def lead_id_for(token: str) -> uuid.UUID | None:
 
 def url_for(lead: Lead) -> str:
     return f"{settings.PUBLIC_URL}/u/{token_for(lead)}"
+
+
+def url_in(campaign: Campaign, lead: Lead) -> str | None:
+    """The link the campaign's emails give `lead`; None when the campaign offers none."""
+    return url_for(lead) if campaign.unsubscribe_option else None
 
 
 def masked(email: str) -> str:

@@ -5,16 +5,16 @@ checker (`clean_lead`, which skips DRF's per-field machinery: 1,000 rows a call)
 CSV reader call the same functions, so the three never disagree.
 """
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
-from leads.variables import normalize_variable_name
+from leads.variables import MAX_VARIABLE_NAME_LENGTH, normalize_variable_name
 from reachkit.emails import is_valid_email
 from reachkit.text import body_text_error, header_text_error, shown, text_error
 
 MAX_NAME_LENGTH = 150
 MAX_VARIABLES = 100
-MAX_VARIABLE_NAME_LENGTH = 64
 MAX_VARIABLE_VALUE_LENGTH = 5000
 
 IF_EXISTS_FAIL = "fail"
@@ -101,57 +101,58 @@ def check_variable_value(key: str, value: str) -> str | None:
     return None
 
 
+def variable_problem(key: str, value: object) -> str | None:
+    """What is wrong with one variable as a client sent it, or None: a name of at most 64
+    characters with no control character and a letter or a digit; a value that is a string,
+    a finite number, a boolean or null, written in at most 5,000 characters (TAB, CR and LF
+    are fine in text; a subject renders them as spaces). The lead API and the preview both
+    ask this."""
+    problem = header_text_error(key, f'Variable name "{shown(key[:20])}"')
+    if problem is not None:
+        return problem
+    if len(key) > MAX_VARIABLE_NAME_LENGTH:
+        return f'Variable name "{key[:20]}…" is longer than {MAX_VARIABLE_NAME_LENGTH} characters.'
+    if not normalize_variable_name(key):
+        return f'Variable name "{key}" needs a letter or a digit.'
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        return check_variable_value(key, value)
+    if isinstance(value, float) and not math.isfinite(value):
+        # JSON has no Infinity or NaN (Python reads 1e999 as inf): the database refuses them.
+        return f'Variable "{shown(key)}" must be a finite number.'
+    if isinstance(value, int | float):
+        if len(repr(value)) > MAX_VARIABLE_VALUE_LENGTH:
+            return f'Variable "{key}" is longer than {MAX_VARIABLE_VALUE_LENGTH:,} characters.'
+        return None
+    return f'Variable "{key}" must be a string, number, boolean or null.'
+
+
 def clean_variables(raw: Any) -> dict[str, Scalar]:
-    """Scalars only, at most 100, names of at most 64 characters with no control character,
-    stored in their normal form (`First Name` → `first_name`), values of at most 5,000
-    characters with no control character but TAB, CR and LF.
+    """Each variable as `variable_problem` allows, at most 100, stored under the normal form
+    of its name (`First Name` → `first_name`); two spellings of one name are refused.
 
     Raises RuleBroken with one message per broken rule.
     """
     if not isinstance(raw, dict):
         raise RuleBroken("Expected an object of variables.")
-    messages: list[str] = []
     if len(raw) > MAX_VARIABLES:
         raise RuleBroken(f"At most {MAX_VARIABLES} variables, got {len(raw)}.")
+    messages: list[str] = []
     cleaned: dict[str, Scalar] = {}
     spelled: dict[str, str] = {}
     for key, value in raw.items():
-        problem = header_text_error(key, f'Variable name "{shown(key[:20])}"')
+        problem = variable_problem(key, value)
         if problem is not None:
             messages.append(problem)
             continue
         name = normalize_variable_name(key)
-        if len(key) > MAX_VARIABLE_NAME_LENGTH:
-            messages.append(
-                f'Variable name "{key[:20]}…" is longer than {MAX_VARIABLE_NAME_LENGTH} characters.'
-            )
-            continue
-        if not name:
-            messages.append(f'Variable name "{key}" needs a letter or a digit.')
-            continue
         if name in spelled:
             messages.append(
                 f'Variables "{spelled[name]}" and "{key}" are the same variable ({name}).'
             )
             continue
         spelled[name] = key
-        if value is not None and not isinstance(value, str | int | float | bool):
-            messages.append(f'Variable "{key}" must be a string, number, boolean or null.')
-            continue
-        if isinstance(value, str):
-            problem = check_variable_value(key, value)
-            if problem is not None:
-                messages.append(problem)
-                continue
-        elif (
-            isinstance(value, int | float)
-            and not isinstance(value, bool)
-            and len(repr(value)) > MAX_VARIABLE_VALUE_LENGTH
-        ):
-            messages.append(
-                f'Variable "{key}" is longer than {MAX_VARIABLE_VALUE_LENGTH:,} characters.'
-            )
-            continue
         cleaned[name] = value
     if messages:
         raise RuleBroken(*messages)

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.campaigns.outreach import Outreach, make_campaign, make_inbox, start_clock
+from tests.campaigns.outreach import running_outreach
 
 
 @pytest.fixture
@@ -10,9 +10,5 @@ def outreach(alice, mailbox, settings):
     Sends are not spaced by a gap (REACHKIT_SEND_GAP_SECONDS 0,0) unless a test says so.
     """
     settings.SEND_GAP_SECONDS = (0, 0)
-    traveller = start_clock()
-    clock = traveller.start()
-    inbox = make_inbox(alice.workspace, mailbox)
-    campaign = make_campaign(alice.workspace, [inbox])
-    yield Outreach(campaign=campaign, inbox=inbox, mailbox=mailbox, clock=clock)
-    traveller.stop()
+    with running_outreach(alice.workspace, mailbox) as outreach:
+        yield outreach

@@ -7,6 +7,8 @@ subject. The schedule is open every day, all day, in Europe/London.
 """
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from email.message import EmailMessage
@@ -129,6 +131,19 @@ class Outreach:
         return Send.objects.get(lead=lead, step=step)
 
 
+@contextmanager
+def running_outreach(workspace: Workspace, mailbox: Mailbox) -> Iterator[Outreach]:
+    """An `Outreach` of the workspace through the mailbox's servers, its clock started."""
+    traveller = start_clock()
+    clock = traveller.start()
+    try:
+        inbox = make_inbox(workspace, mailbox)
+        campaign = make_campaign(workspace, [inbox])
+        yield Outreach(campaign=campaign, inbox=inbox, mailbox=mailbox, clock=clock)
+    finally:
+        traveller.stop()
+
+
 def start_clock(at: datetime = START) -> Any:
     """Time frozen at `at` but ticking (sockets need time to pass); shift it with `.shift()`."""
     return time_machine.travel(at, tick=True)
@@ -140,3 +155,17 @@ def text_of(message: EmailMessage) -> str:
 
 def html_of(message: EmailMessage) -> str:
     return message.get_body(preferencelist=("html",)).get_content().replace("\r\n", "\n")
+
+
+def decoded_parts(message: EmailMessage) -> dict[str, str]:
+    """Each text part's content type → its content: transfer encoding and charset undone, and
+    the wire's CRLF line ends read as "\\n" (how a text part is carried, RFC 2046 4.1.1)."""
+    parts = {}
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        payload = part.get_payload(decode=True)
+        assert isinstance(payload, bytes)
+        charset = part.get_content_charset() or "us-ascii"
+        parts[part.get_content_type()] = payload.decode(charset).replace("\r\n", "\n")
+    return parts

@@ -185,6 +185,17 @@ def test_variant_content_edited_in_the_admin_is_validated_and_normalised(staff_c
     assert "Hello" in variant.body_text
 
 
+def test_the_admin_refuses_a_body_whose_template_alone_passes_the_rendered_cap(staff_client, alice):
+    campaign = CampaignFactory(workspace=alice.workspace)
+    variant = Variant.objects.get(sequence__campaign=campaign)
+    before = (variant.body_html, variant.body_text)
+    response = variant_post(staff_client, variant, subject="Hi", body_html="&" * 50_000)
+    assert response.status_code == 200
+    assert "longer than 200,000 characters" in response.content.decode()
+    variant.refresh_from_db()
+    assert (variant.body_html, variant.body_text) == before
+
+
 def test_the_admin_keeps_one_enabled_variant_per_step(staff_client, alice):
     campaign = CampaignFactory(workspace=alice.workspace)
     variant = Variant.objects.get(sequence__campaign=campaign)

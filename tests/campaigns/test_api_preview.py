@@ -5,6 +5,7 @@ import uuid
 import pytest
 
 from campaigns.models import Variant
+from leads.inputs import MAX_VARIABLE_NAME_LENGTH, MAX_VARIABLE_VALUE_LENGTH
 from tests.campaigns.factories import CampaignFactory
 from tests.inboxes.factories import InboxFactory
 from tests.leads.factories import LeadFactory
@@ -137,3 +138,47 @@ def test_values_that_cannot_be_sent_as_utf8_are_422_not_500(api, campaign, varia
     response = api.generic("POST", url(campaign, variant), raw, content_type="application/json")
     assert response.status_code == 422
     assert set(response.json()["details"]) == {"variables"}
+
+
+def test_preview_values_have_a_leads_limits_on_names_and_values(api, campaign, variant):
+    longest = {"n" * MAX_VARIABLE_NAME_LENGTH: "v" * MAX_VARIABLE_VALUE_LENGTH, "n": 1.5}
+    assert (
+        api.post(url(campaign, variant), {"variables": longest}, format="json").status_code == 200
+    )
+
+    for variables in (
+        {"n" * (MAX_VARIABLE_NAME_LENGTH + 1): "v"},
+        {"company": "v" * (MAX_VARIABLE_VALUE_LENGTH + 1)},
+    ):
+        response = api.post(url(campaign, variant), {"variables": variables}, format="json")
+        assert response.status_code == 422
+        assert response.json()["code"] == "validation_error"
+        assert "characters" in response.json()["details"]["variables"][0]
+
+
+def test_a_preview_past_a_rendered_size_cap_is_422_naming_the_field(api, campaign, variant):
+    api.patch(
+        f"/api/v1/campaigns/{campaign.pk}/variants/{variant.pk}",
+        {"subject": "{{company}}", "body_html": "{{company}}" * 100},
+        format="json",
+    )
+    for company, field in (("c" * 1001, "subject"), ("<" * 600, "body_html")):
+        response = api.post(
+            url(campaign, variant), {"variables": {"company": company}}, format="json"
+        )
+        assert response.status_code == 422
+        body = response.json()
+        assert body["code"] == "email_too_long"
+        limit = {"subject": "1,000", "body_html": "200,000"}[field]
+        assert body["details"] == {field: [body["error"]]}
+        assert f"longer than {limit} characters" in body["error"]
+
+
+def test_a_preview_with_an_inbox_ends_with_its_signature(api, alice, campaign, variant):
+    inbox = InboxFactory(workspace=alice.workspace, signature="Grace\nAcme")
+    response = api.post(
+        url(campaign, variant), {"variables": {}, "inbox_id": str(inbox.pk)}, format="json"
+    )
+    data = response.json()["data"]
+    assert data["body_html"].endswith("<br><br>Grace<br>Acme")
+    assert data["body_text"].endswith("\n\nGrace\nAcme")

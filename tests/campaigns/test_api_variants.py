@@ -152,6 +152,24 @@ def test_a_malformed_merge_tag_is_422_with_the_offset_of_its_opening_braces(
     assert stored(step) == before
 
 
+def test_a_body_whose_template_alone_passes_the_rendered_cap_is_422_and_nothing_is_saved(
+    api, campaign, step
+):
+    # 100,000 characters in, but each "&" is stored as "&amp;": 500,000 once rendered.
+    before = stored(step)
+    body = "&" * 100_000
+    for response in (
+        api.post(create_url(campaign, step), {"subject": "ok", "body_html": body}, format="json"),
+        api.patch(url(campaign, variant_a(step)), {"body_html": body}, format="json"),
+    ):
+        assert response.status_code == 422
+        assert response.json()["code"] == "email_too_long"
+        assert list(response.json()["details"]) == ["body_html"]
+    assert stored(step) == before
+    ok = api.patch(url(campaign, variant_a(step)), {"body_html": "&" * 40_000}, format="json")
+    assert ok.status_code == 200
+
+
 def test_both_fields_are_reported_and_nothing_is_saved(api, campaign, step):
     before = stored(step)
     response = api.patch(

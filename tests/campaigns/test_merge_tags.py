@@ -2,6 +2,7 @@ import contextlib
 import html
 import pickle
 import time
+import tracemalloc
 from collections import Counter
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from campaigns.merge_tags import (
     MergeTagError,
     Rendered,
+    TooLong,
     escape_literal,
     render,
     validate,
@@ -407,3 +409,52 @@ def test_html_mode_never_inserts_markup_from_values_or_fallbacks(value, fallback
     rendered = render(template, {"v": value}, seed="s", escape_html=True).text
     inserted = value if value else html.unescape(fallback).strip()
     assert rendered == html.escape(inserted)
+
+
+# A limit on the rendered size
+
+
+@PROPERTY
+@given(templates, variable_maps, st.booleans(), st.integers(min_value=0, max_value=40))
+def test_a_limit_changes_nothing_within_it_and_refuses_past_it(text, variables, escape_html, limit):
+    if error_of(lambda: validate(text)) is None:
+        whole = render(text, variables, seed="s", escape_html=escape_html)
+        if len(whole.text) > limit:
+            with pytest.raises(TooLong) as raised:
+                render(text, variables, seed="s", escape_html=escape_html, limit=limit)
+            assert raised.value.limit == limit
+        else:
+            assert render(text, variables, seed="s", escape_html=escape_html, limit=limit) == whole
+
+
+@pytest.mark.parametrize(
+    ("template", "size"),
+    [
+        ("ab{{x}}", 4),  # literal text and values
+        ("{{missing|fallback}}", 8),
+        ("{{SPINTAX|four}}", 4),
+        ("{{unsubscribe_url}}", 19),  # a tag left as written counts as written
+    ],
+)
+def test_every_piece_counts_towards_the_limit(template, size):
+    assert len(text_of(template, {"x": "cd"}, limit=size)) == size
+    with pytest.raises(TooLong):
+        text_of(template, {"x": "cd"}, limit=size - 1)
+
+
+def test_the_limit_counts_what_html_escaping_adds():
+    assert text_of("{{x}}", {"x": "<"}, escape_html=True, limit=4) == "&lt;"
+    with pytest.raises(TooLong):
+        text_of("{{x}}", {"x": "<"}, escape_html=True, limit=3)
+
+
+def test_rendering_stops_at_the_limit_instead_of_building_the_whole_text():
+    template = "{{x}}" * 20_000  # 100 million characters once filled
+    tracemalloc.start()
+    try:
+        with pytest.raises(TooLong):
+            render(template, {"x": "x" * 5000}, seed="s", limit=200_000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * 1024 * 1024

@@ -1,9 +1,21 @@
 """From a lead (and its sending inbox) to merge-tag values, and a variant to an email."""
 
 import pytest
+from django.conf import settings
 
+from campaigns import unsubscribe
+from campaigns.merge_tags import TooLong
 from campaigns.models import Sequence, Variant
-from campaigns.rendering import lead_seed, lead_variables, preview, render_variant, reply_subject
+from campaigns.rendering import (
+    MAX_RENDERED_BODY,
+    MAX_RENDERED_SUBJECT,
+    check_template,
+    lead_seed,
+    lead_variables,
+    preview,
+    render_variant,
+    reply_subject,
+)
 from tests.campaigns.factories import CampaignFactory, SequenceFactory, VariantFactory
 from tests.inboxes.factories import InboxFactory
 from tests.leads.factories import LeadFactory
@@ -171,3 +183,81 @@ def test_disabled_step_one_variants_do_not_lend_their_subject(db):
     VariantFactory(sequence=Sequence.objects.get(campaign=campaign), subject="Enabled one")
     follow_up = Variant.objects.get(sequence=SequenceFactory(campaign=campaign))
     assert preview(follow_up, variables={}).subject == "Re: Enabled one"
+
+
+# What is sent: sanitised, signed, within the caps
+
+
+def test_a_value_cannot_make_a_link_the_sanitiser_would_refuse(db):
+    lead = LeadFactory(variables={"website": "javascript:alert(1)", "photo": "data:image/png,x"})
+    variant = step_one_variant(
+        lead.campaign, body_html='<a href="{{website}}">site</a> <img src="{{photo}}" alt="me">'
+    )
+    email = render_variant(variant, lead_variables(lead), seed="s")
+    assert email.body_html == "site"  # an image without its source is dropped
+    assert email.body_text == "site (javascript:alert(1)) me"  # plain text: never a link
+
+
+def test_the_signature_ends_both_bodies(db):
+    lead = LeadFactory(first_name="Ada")
+    variant = step_one_variant(lead.campaign, body_html="Hi {{first_name}}")
+    email = render_variant(
+        variant, lead_variables(lead), seed="s", signature="Sam\n<b>Acme</b> <script>x</script>"
+    )
+    assert email.body_html == "Hi Ada<br><br>Sam<br><b>Acme</b>"
+    assert email.body_text == "Hi Ada\n\nSam\nAcme"
+
+
+def test_the_text_has_one_kind_of_line_end_and_none_at_its_end(db):
+    lead = LeadFactory(variables={"a": "one\r\ntwo\rthree", "b": "end\n\n"})
+    variant = step_one_variant(lead.campaign, body_html="{{a}}<br>{{b}}")
+    assert render_variant(variant, lead_variables(lead), seed="s").body_text == (
+        "one\ntwo\nthree\nend"
+    )
+
+
+def test_a_preview_for_a_lead_carries_its_unsubscribe_link_and_the_inboxs_signature(lead):
+    campaign = lead.campaign
+    campaign.unsubscribe_option = True
+    campaign.save()
+    variant = step_one_variant(
+        campaign, body_html='Hi<br><a href="{{unsubscribe_url}}">Unsubscribe</a>'
+    )
+    inbox = InboxFactory(signature="Sam")
+    email = preview(variant, lead=lead, inbox=inbox)
+    link = f"{settings.PUBLIC_URL}/u/{unsubscribe.token_for(lead)}"
+    assert email.body_html == f'Hi<br><a href="{link}">Unsubscribe</a><br><br>Sam'
+    assert email.body_text == f"Hi\nUnsubscribe ({link})\n\nSam"
+    # Values alone have no lead: the tag stays as written.
+    assert "{{unsubscribe_url}}" in preview(variant, variables={}).body_html
+
+
+@pytest.mark.parametrize(
+    ("field", "template", "value"),
+    [
+        ("subject", {"subject": "{{x}}"}, "x" * (MAX_RENDERED_SUBJECT + 1)),
+        ("body_html", {"body_html": "{{x}}" * 41}, "&" * 1000),  # escaped: 5 characters each
+        # The text is derived from the HTML and never longer in practice; still capped.
+        ("body_text", {"body_text": "{{x}}" * 41}, "x" * 5000),
+    ],
+)
+def test_past_a_cap_rendering_stops_and_names_the_field(field, template, value):
+    variant = Variant(**{"subject": "s", "body_html": "x", "body_text": "x", **template})
+    with pytest.raises(TooLong) as raised:
+        render_variant(variant, {"x": value}, seed="s")
+    assert raised.value.field == field
+    assert raised.value.limit == (MAX_RENDERED_SUBJECT if field == "subject" else MAX_RENDERED_BODY)
+
+
+def test_a_follow_ups_reply_subject_stays_within_the_cap(db):
+    variant = step_one_variant(CampaignFactory(), subject="", body_html="x")
+    assert render_variant(variant, {}, seed="s", thread_subject="x" * 996).subject.startswith("Re")
+    with pytest.raises(TooLong):
+        render_variant(variant, {}, seed="s", thread_subject="x" * MAX_RENDERED_SUBJECT)
+
+
+def test_a_template_alone_is_checked_with_no_values():
+    check_template(subject="{{x}}", body_html="{{x}}" * 100)
+    with pytest.raises(TooLong) as raised:
+        check_template(subject="s", body_html="&amp;" * (MAX_RENDERED_BODY // 5 + 1))
+    assert raised.value.field == "body_html"

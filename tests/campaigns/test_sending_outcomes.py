@@ -3,6 +3,7 @@
 from datetime import timedelta
 from email import message_from_bytes, policy
 
+import pytest
 from django.test import Client
 
 from blocklist.services import blocklist_contains
@@ -185,6 +186,36 @@ def test_unsubscribe_headers_and_link_and_one_click(outreach, alice):
     bob.refresh_from_db()
     assert bob.is_unsubscribed
     assert blocklist_contains(workspace=alice.workspace, email="bob@acme.com")
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (
+            {"subject": "{{company}}" * 40},
+            "The subject is longer than 1,000 characters",
+        ),
+        (
+            {"body_html": "{{company}}<br>" * 100},
+            "The HTML body is longer than 200,000 characters",
+        ),
+    ],
+)
+def test_an_email_past_a_rendered_size_cap_fails_with_the_reason_and_the_others_go(
+    outreach, content, reason
+):
+    services.variant_update(variant=outreach.step_one, **content)
+    (big,) = outreach.add_leads("big@acme.com", variables={"company": "<" * 5000})
+    small = outreach.add_leads("ann@acme.com", "cy@acme.com", variables={"company": "Acme"})
+
+    assert outreach.send_due() == {"sent": 2, "failed": 1, "deferred": 0}
+
+    send = outreach.send_of(big)
+    assert send.status == Send.Status.FAILED
+    assert send.smtp_response == f"could not render: {reason} once its merge tags are filled"
+    assert send.attempted_at is None  # never handed to SMTP
+    assert sorted(r.rcpt_tos[0] for r in outreach.received()) == [lead.email for lead in small]
+    assert all(outreach.send_of(lead).status == Send.Status.SENT for lead in small)
 
 
 def test_spintax_is_the_same_on_a_retry(outreach):

@@ -1,6 +1,6 @@
 import pytest
 
-from leads.variables import normalize_variable_name
+from leads.variables import MAX_VARIABLE_NAME_LENGTH, name_cache, normalize_variable_name
 
 
 @pytest.mark.parametrize(
@@ -32,3 +32,15 @@ def test_spellings_of_one_name_normalise_alike(name):
 )
 def test_other_names(name, normal):
     assert normalize_variable_name(name) == normal
+
+
+def test_only_names_a_variable_may_have_are_cached():
+    name_cache.cache_clear()
+    longest = "n" * MAX_VARIABLE_NAME_LENGTH
+    assert normalize_variable_name(longest) == longest
+    assert name_cache.cache_info().currsize == 1
+
+    for n in range(500):
+        name = f"Name {n} " + "x" * MAX_VARIABLE_NAME_LENGTH
+        assert normalize_variable_name(name) == f"name_{n}_" + "x" * MAX_VARIABLE_NAME_LENGTH
+    assert name_cache.cache_info().currsize == 1

@@ -125,3 +125,31 @@ def test_a_lone_surrogate_echoed_in_an_error_cannot_break_the_response(api, camp
     assert campaign.status == Campaign.Status.DRAFT
     assert list(Schedule.objects.values()) == schedule_before
     assert not Lead.objects.exists()
+
+
+def test_an_infinite_number_in_a_variable_is_a_422_not_a_500(api, campaign):
+    """`1e999` is valid JSON that Python reads as infinity, which jsonb cannot store."""
+    leads = f"/api/v1/campaigns/{campaign.pk}/leads"
+    huge = '{"email": "eve@acme.com", "variables": {"score": 1e999}}'
+    response = api.generic("POST", leads, huge, content_type="application/json")
+    assert list(assert_422(response)) == ["variables"]
+    bulk = api.generic(
+        "POST",
+        f"{leads}/bulk",
+        '{"leads": [{"email": "eve@acme.com", "variables": {"score": -1e999}},'
+        ' {"email": "bob@acme.com"}]}',
+        content_type="application/json",
+    )
+    assert bulk.status_code == 200, bulk.content
+    assert bulk.json()["data"]["created"] == 1
+    assert [error["index"] for error in bulk.json()["data"]["errors"]] == [0]
+    assert list(Lead.objects.values_list("email", flat=True)) == ["bob@acme.com"]
+
+    variant = campaign.sequences.get().variants.get()
+    preview = api.generic(
+        "POST",
+        f"/api/v1/campaigns/{campaign.pk}/variants/{variant.pk}/preview",
+        '{"variables": {"score": 1e999}}',
+        content_type="application/json",
+    )
+    assert list(assert_422(preview)) == ["variables"]
