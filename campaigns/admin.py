@@ -6,7 +6,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import widgets
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
@@ -15,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 from campaigns import analytics, html_body, merge_tags, services
 from campaigns import schedule as windows
 from campaigns.models import Campaign, CampaignInbox, Schedule, Sequence, Variant
-from reachkit.admin_scoping import WorkspaceScoped, WorkspaceScopedAdmin
+from reachkit.admin_scoping import WorkspaceRawIdWidget, WorkspaceScoped, WorkspaceScopedAdmin
 from reachkit.errors import DomainError
 
 OPTION_FIELDS = list(services.OPTION_FIELDS)
@@ -101,17 +100,6 @@ class SequenceInline(WorkspaceScoped, admin.TabularInline):
         )
 
 
-class WorkspaceInboxRawIdWidget(widgets.ForeignKeyRawIdWidget):
-    """The inbox look-up popup, listing one workspace's inboxes."""
-
-    def __init__(self, *args: Any, workspace_id: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.workspace_id = workspace_id
-
-    def url_parameters(self) -> dict[str, str]:
-        return {**super().url_parameters(), "workspace__id__exact": str(self.workspace_id)}
-
-
 class CampaignInboxInline(WorkspaceScoped, admin.TabularInline):
     """The inboxes to choose from are those the campaign may attach (campaign_attachable_inboxes,
     the rule the API's attach goes through): another workspace's inbox is not a valid choice."""
@@ -135,10 +123,8 @@ class CampaignInboxInline(WorkspaceScoped, admin.TabularInline):
             return formset
         field.queryset = visible & services.campaign_attachable_inboxes(obj)
         field.error_messages["invalid_choice"] = "Choose an inbox of the campaign's workspace."
-        raw_id = field.widget
-        field.widget = WorkspaceInboxRawIdWidget(
-            raw_id.rel, raw_id.admin_site, raw_id.attrs, raw_id.db, workspace_id=obj.workspace_id
-        )
+        assert isinstance(field.widget, WorkspaceRawIdWidget)
+        field.widget.url_filters = {"workspace__id__exact": str(obj.workspace_id)}
         return formset
 
 

@@ -4,9 +4,10 @@ Every registered ModelAdmin (and every inline) is one of two kinds:
 
 - `WorkspaceScoped`: rows of a workspace. For a user who is not a superuser, the queryset
   (changelist, change/delete/history views, actions, search, autocomplete, the raw-id
-  popups, which are changelists too), every foreign-key and many-to-many choice and every
-  relation's list filter hold only rows of the workspaces the user is a member of. A
-  forged id of another workspace's row fails validation like any unknown choice.
+  popups, which are changelists too), every foreign-key and many-to-many choice, every
+  relation's list filter and the names raw-id inputs show hold only rows of the workspaces
+  the user is a member of. A forged id of another workspace's row fails validation like
+  any unknown choice.
 - `SuperuserOnly`: global rows (workspaces' memberships, users and groups, the periodic
   tasks, caches shared by every workspace): a user who is not a superuser neither sees
   nor writes them. Letting a tenant's staff user edit users, groups or memberships would
@@ -19,9 +20,10 @@ third-party apps') superuser-only, so an admin that forgets to choose is closed,
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin import widgets
 from django.contrib.admin.options import BaseModelAdmin
 from django.contrib.admin.utils import get_fields_from_path, get_model_from_relation
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import models
 from django.db.models import QuerySet
 from django.db.models.fields.related import RelatedField
@@ -92,6 +94,28 @@ class WorkspaceRelatedFieldListFilter(admin.RelatedFieldListFilter):
         )
 
 
+class WorkspaceRawIdWidget(widgets.ForeignKeyRawIdWidget):
+    """A raw-id input that names the row it holds only when the user may see it (Django's
+    names whatever id was posted, with a link to it). `url_filters` narrow the look-up popup."""
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.url_filters: dict[str, str] = {}
+
+    def url_parameters(self) -> dict[str, str]:
+        return {**super().url_parameters(), **self.url_filters}
+
+    def label_and_url_for_value(self, value: Any) -> tuple[str, str]:
+        key = self.rel.get_related_field().name
+        visible = for_member(self.rel.model._default_manager.using(self.db), self.user)
+        try:
+            shown = visible.filter(**{key: value}).exists()
+        except (ValueError, ValidationError):
+            shown = False
+        return super().label_and_url_for_value(value) if shown else ("", "")
+
+
 class WorkspaceScoped(BaseModelAdmin):
     """A ModelAdmin or inline of a per-workspace model (see the module's docstring).
 
@@ -111,6 +135,15 @@ class WorkspaceScoped(BaseModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return for_member(super().get_queryset(request), request.user, self.workspace_path)
+
+    def formfield_for_foreignkey(
+        self, db_field: "models.ForeignKey[Any, Any]", request: HttpRequest, **kwargs: Any
+    ) -> Any:
+        if db_field.name in self.raw_id_fields and "widget" not in kwargs:
+            kwargs["widget"] = WorkspaceRawIdWidget(
+                db_field.remote_field, self.admin_site, using=kwargs.get("using"), user=request.user
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_field_queryset(
         self, db: str | None, db_field: "RelatedField[Any, Any]", request: HttpRequest

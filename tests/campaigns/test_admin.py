@@ -275,7 +275,7 @@ def test_the_inbox_look_up_lists_the_campaigns_workspaces_inboxes(dana, alice, c
 
 def test_a_staff_member_cannot_attach_another_workspaces_inbox(dana, alice, charlie):
     campaign = CampaignFactory(workspace=alice.workspace)
-    foreign = InboxFactory(workspace=charlie.workspace)
+    foreign = InboxFactory(workspace=charlie.workspace, email="theirs@globex.com")
     response = change_campaign(
         dana,
         campaign,
@@ -283,7 +283,10 @@ def test_a_staff_member_cannot_attach_another_workspaces_inbox(dana, alice, char
         **{"campaigninbox_set-0-inbox": foreign.pk, "campaigninbox_set-0-campaign": campaign.pk},
     )
     assert response.status_code == 200
-    assert OTHER_WORKSPACES_INBOX in html.unescape(response.content.decode())
+    page = html.unescape(response.content.decode())
+    assert OTHER_WORKSPACES_INBOX in page
+    # The raw-id input names the row its id points at: not one of another workspace.
+    assert "theirs@globex.com" not in page
     assert not CampaignInbox.objects.exists()
 
 
@@ -315,6 +318,7 @@ def test_a_staff_member_attaches_their_own_inbox(dana, alice):
     )
     assert response.status_code == 302, response.content.decode()[:3000]
     assert list(campaign.inboxes.all()) == [inbox]
+    assert inbox.email in dana.get(f"{ADMIN}{campaign.pk}/change/").content.decode()
 
 
 def test_the_inbox_autocomplete_answers_with_the_members_inboxes(dana, alice, charlie):
