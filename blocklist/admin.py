@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from blocklist.models import BlocklistEntry
+from reachkit.admin_scoping import WorkspaceScopedAdmin
 
 
 @admin.register(BlocklistEntry)
-class BlocklistEntryAdmin(admin.ModelAdmin):
+class BlocklistEntryAdmin(WorkspaceScopedAdmin):
     list_display = ["value", "kind", "workspace", "created_at"]
     list_filter = ["kind", "workspace"]
     search_fields = ["value"]

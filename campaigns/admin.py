@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 from campaigns import analytics, html_body, merge_tags, rendering, services
 from campaigns import schedule as windows
 from campaigns.models import Campaign, CampaignInbox, Schedule, Sequence, Variant
+from reachkit.admin_scoping import WorkspaceRawIdWidget, WorkspaceScoped, WorkspaceScopedAdmin
 from reachkit.errors import DomainError
 from reachkit.text import header_text_error
 
@@ -63,14 +64,14 @@ class ScheduleForm(forms.ModelForm):
         return data
 
 
-class ScheduleInline(admin.StackedInline):
+class ScheduleInline(WorkspaceScoped, admin.StackedInline):
     model = Schedule
     form = ScheduleForm
     can_delete = False
     max_num = 1
 
 
-class SequenceInline(admin.TabularInline):
+class SequenceInline(WorkspaceScoped, admin.TabularInline):
     """Steps with their variants; open a step to edit its variants."""
 
     model = Sequence
@@ -100,19 +101,11 @@ class SequenceInline(admin.TabularInline):
         )
 
 
-class CampaignInboxFormSet(BaseInlineFormSet):
-    def clean(self) -> None:
-        super().clean()
-        campaign = self.instance
-        for form in self.forms:
-            inbox = form.cleaned_data.get("inbox") if form.cleaned_data else None
-            if inbox is not None and inbox.workspace_id != campaign.workspace_id:
-                raise forms.ValidationError(f"{inbox} belongs to another workspace.")
+class CampaignInboxInline(WorkspaceScoped, admin.TabularInline):
+    """The inboxes to choose from are those the campaign may attach (campaign_attachable_inboxes,
+    the rule the API's attach goes through): another workspace's inbox is not a valid choice."""
 
-
-class CampaignInboxInline(admin.TabularInline):
     model = CampaignInbox
-    formset = CampaignInboxFormSet
     fields = ["inbox", "created_at"]
     readonly_fields = ["created_at"]
     raw_id_fields = ["inbox"]
@@ -120,9 +113,24 @@ class CampaignInboxInline(admin.TabularInline):
     verbose_name = "attached inbox"
     verbose_name_plural = "attached inboxes"
 
+    def get_formset(self, request: HttpRequest, obj: Campaign | None = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+        field = formset.form.base_fields["inbox"]
+        assert isinstance(field, forms.ModelChoiceField)
+        visible = field.queryset  # the user's workspaces' inboxes (WorkspaceScoped)
+        assert visible is not None
+        if obj is None:
+            field.queryset = visible.none()
+            return formset
+        field.queryset = visible & services.campaign_attachable_inboxes(obj)
+        field.error_messages["invalid_choice"] = "Choose an inbox of the campaign's workspace."
+        assert isinstance(field.widget, WorkspaceRawIdWidget)
+        field.widget.url_filters = {"workspace__id__exact": str(obj.workspace_id)}
+        return formset
+
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(WorkspaceScopedAdmin):
     list_display = ["name", "workspace", "status", "daily_limit", "created_at"]
     list_filter = ["status", "workspace"]
     list_select_related = ["workspace"]
@@ -253,7 +261,7 @@ class VariantFormSet(BaseInlineFormSet):
             raise forms.ValidationError("A step needs at least one enabled variant.")
 
 
-class VariantInline(admin.StackedInline):
+class VariantInline(WorkspaceScoped, admin.StackedInline):
     model = Variant
     form = VariantForm
     formset = VariantFormSet
@@ -268,7 +276,7 @@ class VariantInline(admin.StackedInline):
 
 
 @admin.register(Sequence)
-class SequenceAdmin(admin.ModelAdmin):
+class SequenceAdmin(WorkspaceScopedAdmin):
     """A step and its variants, reached from its campaign's page."""
 
     list_display = ["__str__", "campaign", "step", "delay_days"]

@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F, Max, Value
+from django.db.models import DateTimeField, ExpressionWrapper, F, Max, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils.timezone import now
 
@@ -265,13 +265,16 @@ def campaign_inboxes(campaign: Campaign) -> list[Inbox]:
     return list(Inbox.objects.filter(campaigns=campaign).order_by("email"))
 
 
+def campaign_attachable_inboxes(campaign: Campaign) -> QuerySet[Inbox]:
+    """The inboxes a campaign may send from: its own workspace's, never another's."""
+    return Inbox.objects.filter(workspace_id=campaign.workspace_id)
+
+
 def _workspace_inboxes(campaign: Campaign, inbox_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
     """The ids, deduped; NotFound naming them when any is unknown or another workspace's."""
     wanted = set(inbox_ids)
     found = set(
-        Inbox.objects.filter(workspace_id=campaign.workspace_id, pk__in=wanted).values_list(
-            "pk", flat=True
-        )
+        campaign_attachable_inboxes(campaign).filter(pk__in=wanted).values_list("pk", flat=True)
     )
     missing = sorted(str(inbox_id) for inbox_id in wanted - found)
     if missing:

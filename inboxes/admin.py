@@ -7,6 +7,7 @@ from django.http import HttpRequest
 
 from inboxes import services
 from inboxes.models import Inbox
+from reachkit.admin_scoping import WorkspaceScopedAdmin
 from reachkit.emails import email_domain, is_valid_email
 from reachkit.text import validate_header_text
 
@@ -89,7 +90,7 @@ class InboxAdminForm(forms.ModelForm):
 
 
 @admin.register(Inbox)
-class InboxAdmin(admin.ModelAdmin):
+class InboxAdmin(WorkspaceScopedAdmin):
     form = InboxAdminForm
     list_display = [
         "email",
@@ -112,6 +113,8 @@ class InboxAdmin(admin.ModelAdmin):
     ]
     search_fields = ["email", "first_name", "last_name", "domain"]
     list_select_related = ["workspace"]
+    # Also the order of the inbox choices and look-ups (autocomplete pages need one).
+    ordering = ["email"]
     actions = ["test_connection"]
     readonly_fields = [
         "domain",

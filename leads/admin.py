@@ -12,13 +12,17 @@ from leads.imports import ImportRefused
 from leads.inputs import IF_EXISTS_CHOICES, IF_EXISTS_FAIL
 from leads.models import DomainProvider, Lead
 from leads.services import lead_import_csv
+from reachkit.admin_scoping import SuperuserOnly, WorkspaceScopedAdmin
 
 SHOWN_ERRORS = 20
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(WorkspaceScopedAdmin):
     """Leads are written by the API and imports (their rules live in leads.services)."""
+
+    # Through the campaign: the lead indexes lead with it, none with the workspace.
+    workspace_path = "campaign__workspace"
 
     list_display = ["email", "campaign", "status", "provider", "is_blocklisted", "created_at"]
     list_filter = ["status", "provider", "is_bounced", "is_unsubscribed", "is_blocklisted"]
@@ -35,7 +39,9 @@ class LeadAdmin(admin.ModelAdmin):
 
 
 @admin.register(DomainProvider)
-class DomainProviderAdmin(admin.ModelAdmin):
+class DomainProviderAdmin(SuperuserOnly, admin.ModelAdmin):
+    """The MX look-up cache every workspace shares: not any one workspace's to see or edit."""
+
     list_display = ["domain", "provider", "checked_at", "expires_at", "attempts", "retry_at"]
     list_filter = ["provider"]
     search_fields = ["domain"]
@@ -99,7 +105,7 @@ def import_leads_csv(
     return TemplateResponse(request, "admin/leads/import_leads.html", context)
 
 
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(WorkspaceScopedAdmin):
     """Stand-in until the campaigns app registers its own admin."""
 
     list_display = ["name", "workspace", "status", "created_at"]

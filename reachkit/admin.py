@@ -3,17 +3,20 @@ from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 
+from reachkit.admin_scoping import SuperuserOnly, WorkspaceScoped, WorkspaceScopedAdmin
 from reachkit.models import ApiKey, Membership, Workspace
 from reachkit.services import api_key_revoke
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(SuperuserOnly, admin.TabularInline):
+    """Who is in a workspace is the tenancy itself: only a superuser grants a seat."""
+
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
 
 
-class ApiKeyInline(admin.TabularInline):
+class ApiKeyInline(WorkspaceScoped, admin.TabularInline):
     model = ApiKey
     extra = 0
     fields = ("name", "masked", "created_at", "last_used_at", "revoked_at")
@@ -26,14 +29,26 @@ class ApiKeyInline(admin.TabularInline):
 
 
 @admin.register(Workspace)
-class WorkspaceAdmin(admin.ModelAdmin):
+class WorkspaceAdmin(WorkspaceScopedAdmin):
+    """A member sees their own workspaces, read-only; only a superuser creates, renames or
+    deletes one (deleting takes every campaign, lead and inbox with it) or seats members."""
+
     list_display = ["name", "created_at"]
     search_fields = ["name"]
     inlines = [MembershipInline, ApiKeyInline]
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser) and super().has_add_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Workspace | None = None) -> bool:
+        return bool(request.user.is_superuser) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Workspace | None = None) -> bool:
+        return bool(request.user.is_superuser) and super().has_delete_permission(request, obj)
+
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(WorkspaceScopedAdmin):
     """Settings → Integrations: add a key by name; its value is shown once, on creation."""
 
     list_display = ["name", "masked", "workspace", "created_at", "last_used_at", "is_active"]

@@ -1,6 +1,8 @@
 """The campaign back office: inlines, read-only stats, search, filter, and the API's rules."""
 
+import html
 import json
+import re
 
 import pytest
 
@@ -8,9 +10,11 @@ from campaigns.models import Campaign, CampaignInbox, Schedule, Sequence, Varian
 from tests.campaigns.factories import CampaignFactory, make_ready
 from tests.inboxes.factories import InboxFactory
 from tests.leads.factories import LeadFactory
+from tests.reachkit.admin_personas import AdminBrowser, select_options, staff_member
 from tests.reachkit.factories import UserFactory
 
 ADMIN = "/admin/campaigns/campaign/"
+OTHER_WORKSPACES_INBOX = "Choose an inbox of the campaign's workspace."
 
 
 @pytest.fixture
@@ -146,7 +150,7 @@ def test_the_admin_will_not_attach_another_workspaces_inbox(staff_client, alice,
         **{"campaigninbox_set-0-inbox": foreign.pk, "campaigninbox_set-0-campaign": campaign.pk},
     )
     assert response.status_code == 200
-    assert "belongs to another workspace" in response.content.decode()
+    assert OTHER_WORKSPACES_INBOX in html.unescape(response.content.decode())
     assert not CampaignInbox.objects.filter(campaign=campaign).exists()
 
 
@@ -204,3 +208,160 @@ def test_the_admin_keeps_one_enabled_variant_per_step(staff_client, alice):
     assert "at least one enabled variant" in response.content.decode()
     variant.refresh_from_db()
     assert variant.enabled
+
+
+# --- Workspaces: a staff member of alice's workspace, with every permission -------------------
+
+
+@pytest.fixture
+def dana(alice) -> AdminBrowser:
+    return AdminBrowser(staff_member(alice.workspace))
+
+
+def test_a_staff_member_lists_and_finds_only_their_workspaces_campaigns(dana, alice, charlie):
+    CampaignFactory(workspace=alice.workspace, name="Mine")
+    CampaignFactory(workspace=charlie.workspace, name="Theirs")
+    listed = dana.get(ADMIN).content.decode()
+    assert ">Mine<" in listed
+    assert ">Theirs<" not in listed
+    assert ">Theirs<" not in dana.get(ADMIN, {"q": "Theirs"}).content.decode()
+
+
+def test_a_staff_member_is_offered_only_their_workspaces_for_a_new_campaign(dana, alice):
+    page = dana.get(f"{ADMIN}add/")
+    assert select_options(page, "workspace") == [str(alice.workspace.pk)]
+
+
+def test_a_staff_member_cannot_add_a_campaign_to_another_workspace(dana, charlie):
+    response = dana.post(f"{ADMIN}add/", {"workspace": charlie.workspace.pk, "name": "Planted"})
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert not Campaign.objects.filter(name="Planted").exists()
+
+
+def test_a_staff_member_cannot_change_another_workspaces_campaign(dana, charlie):
+    theirs = CampaignFactory(workspace=charlie.workspace, name="Theirs")
+    response = change_campaign(dana, theirs, name="Hijacked", unsubscribe_option="on")
+    assert (response.status_code, response["Location"]) == (302, "/admin/")
+    theirs.refresh_from_db()
+    assert (theirs.name, theirs.unsubscribe_option) == ("Theirs", False)
+
+
+def test_the_status_actions_touch_only_the_members_campaigns(dana, alice, charlie):
+    mine = make_ready(CampaignFactory(workspace=alice.workspace))
+    theirs = make_ready(CampaignFactory(workspace=charlie.workspace))
+    selected = [str(mine.pk), str(theirs.pk)]
+    dana.post(ADMIN, {"action": "launch_or_resume", "_selected_action": selected})
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (mine.status, theirs.status) == ("active", "draft")
+
+    Campaign.objects.filter(pk=theirs.pk).update(status="active")
+    dana.post(ADMIN, {"action": "pause", "_selected_action": selected})
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (mine.status, theirs.status) == ("paused", "active")
+
+
+def test_the_inbox_look_up_lists_the_campaigns_workspaces_inboxes(dana, alice, charlie):
+    campaign = CampaignFactory(workspace=alice.workspace)
+    mine = InboxFactory(workspace=alice.workspace, email="mine@acme.com")
+    InboxFactory(workspace=charlie.workspace, email="theirs@acme.com")
+
+    page = dana.get(f"{ADMIN}{campaign.pk}/change/").content.decode()
+    popup = re.search(
+        r'href="(/admin/inboxes/inbox/\?[^"]+)"[^>]*id="lookup_id_campaigninbox_set', page
+    )
+    assert popup, "the raw-id look-up link"
+    popup_url = html.unescape(popup.group(1))
+    assert f"workspace__id__exact={alice.workspace.pk}" in popup_url
+    listed = dana.get(popup_url).content.decode()
+    assert "mine@acme.com" in listed
+    assert "theirs@acme.com" not in listed
+    # Pointing the popup at charlie's workspace lists nothing of it.
+    tampered = popup_url.replace(str(alice.workspace.pk), str(charlie.workspace.pk))
+    assert "theirs@acme.com" not in dana.get(tampered).content.decode()
+    assert str(mine.pk) in listed
+
+
+def test_a_staff_member_cannot_attach_another_workspaces_inbox(dana, alice, charlie):
+    campaign = CampaignFactory(workspace=alice.workspace)
+    foreign = InboxFactory(workspace=charlie.workspace, email="theirs@globex.com")
+    response = change_campaign(
+        dana,
+        campaign,
+        **management("campaigninbox_set", 1, 0),
+        **{"campaigninbox_set-0-inbox": foreign.pk, "campaigninbox_set-0-campaign": campaign.pk},
+    )
+    assert response.status_code == 200
+    page = html.unescape(response.content.decode())
+    assert OTHER_WORKSPACES_INBOX in page
+    # The raw-id input names the row its id points at: not one of another workspace.
+    assert "theirs@globex.com" not in page
+    assert not CampaignInbox.objects.exists()
+
+
+def test_a_member_of_both_workspaces_cannot_attach_one_workspaces_inbox_to_the_other(
+    alice, charlie
+):
+    both = AdminBrowser(staff_member(alice.workspace, charlie.workspace))
+    campaign = CampaignFactory(workspace=alice.workspace)
+    foreign = InboxFactory(workspace=charlie.workspace)
+    response = change_campaign(
+        both,
+        campaign,
+        **management("campaigninbox_set", 1, 0),
+        **{"campaigninbox_set-0-inbox": foreign.pk, "campaigninbox_set-0-campaign": campaign.pk},
+    )
+    assert response.status_code == 200
+    assert OTHER_WORKSPACES_INBOX in html.unescape(response.content.decode())
+    assert not CampaignInbox.objects.exists()
+
+
+def test_a_staff_member_attaches_their_own_inbox(dana, alice):
+    campaign = CampaignFactory(workspace=alice.workspace)
+    inbox = InboxFactory(workspace=alice.workspace)
+    response = change_campaign(
+        dana,
+        campaign,
+        **management("campaigninbox_set", 1, 0),
+        **{"campaigninbox_set-0-inbox": inbox.pk, "campaigninbox_set-0-campaign": campaign.pk},
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert list(campaign.inboxes.all()) == [inbox]
+    assert inbox.email in dana.get(f"{ADMIN}{campaign.pk}/change/").content.decode()
+
+
+def test_the_inbox_autocomplete_answers_with_the_members_inboxes(dana, alice, charlie):
+    InboxFactory(workspace=alice.workspace, email="mine@acme.com")
+    InboxFactory(workspace=charlie.workspace, email="theirs@acme.com")
+    response = dana.get(
+        "/admin/autocomplete/",
+        {"app_label": "campaigns", "model_name": "campaigninbox", "field_name": "inbox"},
+    )
+    assert response.status_code == 200
+    assert [row["text"] for row in response.json()["results"]] == ["mine@acme.com"]
+
+
+def test_a_staff_member_cannot_open_or_edit_another_workspaces_step(dana, charlie):
+    campaign = CampaignFactory(workspace=charlie.workspace)
+    variant = Variant.objects.get(sequence__campaign=campaign)
+    step_url = f"/admin/campaigns/sequence/{variant.sequence_id}/change/"
+    assert dana.get(step_url).status_code == 302
+    response = variant_post(dana, variant, subject="Planted")
+    assert (response.status_code, response["Location"]) == (302, "/admin/")
+    variant.refresh_from_db()
+    assert variant.subject != "Planted"
+
+
+def test_a_forged_inline_row_of_another_workspaces_campaign_is_not_saved(dana, alice, charlie):
+    mine = CampaignFactory(workspace=alice.workspace)
+    their_step = Sequence.objects.get(campaign=CampaignFactory(workspace=charlie.workspace))
+    response = change_campaign(
+        dana, mine, **{"sequences-0-id": their_step.pk, "sequences-0-delay_days": 99}
+    )
+    # The step formset edits the parent campaign's rows only: a foreign id is dropped.
+    assert response.status_code == 302
+    their_step.refresh_from_db()
+    assert their_step.delay_days == 3
+    assert Sequence.objects.count() == 2

@@ -5,6 +5,7 @@ from django.db import connection
 
 from inboxes.models import Inbox
 from tests.inboxes.factories import InboxFactory
+from tests.reachkit.admin_personas import AdminBrowser, select_options, staff_member
 
 LIST_URL = "/admin/inboxes/inbox/"
 
@@ -153,3 +154,92 @@ def test_the_test_connection_action_queues_a_check_per_inbox(
     assert response.status_code == 302
     assert len(callbacks) == 2
     assert set(Inbox.objects.values_list("connection_status", flat=True)) == {"pending"}
+
+
+# --- Workspaces: a staff member of alice's workspace, with every permission -------------------
+
+
+@pytest.fixture
+def dana(alice) -> AdminBrowser:
+    return AdminBrowser(staff_member(alice.workspace))
+
+
+def test_a_staff_member_lists_and_finds_only_their_workspaces_inboxes(dana, alice, charlie):
+    InboxFactory(workspace=alice.workspace, email="mine@acme.com")
+    InboxFactory(workspace=charlie.workspace, email="theirs@acme.com")
+
+    listed = dana.get(LIST_URL).content.decode()
+    searched = dana.get(LIST_URL, {"q": "theirs"}).content.decode()
+
+    assert "mine@acme.com" in listed
+    assert "theirs@acme.com" not in listed
+    assert "theirs@acme.com" not in searched
+
+
+def test_a_staff_member_is_offered_only_their_workspaces_for_a_new_inbox(dana, alice, charlie):
+    page = dana.get(f"{LIST_URL}add/")
+    assert select_options(page, "workspace") == [str(alice.workspace.pk)]
+
+
+def test_a_staff_member_cannot_add_an_inbox_to_another_workspace(
+    dana, charlie, django_capture_on_commit_callbacks
+):
+    template = InboxFactory.build(email="kim@globex.com", workspace=charlie.workspace)
+    data = form_data(template, smtp_password="Pw-1", imap_password="Pw-2")
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = dana.post(f"{LIST_URL}add/", data)
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert not Inbox.objects.filter(email="kim@globex.com").exists()
+    assert callbacks == []
+
+
+def test_a_staff_member_cannot_change_another_workspaces_inbox(dana, charlie):
+    theirs = InboxFactory(workspace=charlie.workspace, first_name="Sam", smtp_host="smtp.acme.com")
+    data = form_data(theirs, first_name="Mallory", smtp_host="evil.example")
+    response = dana.post(change_url(theirs), data, form_page=LIST_URL)
+    assert (response.status_code, response["Location"]) == (302, "/admin/")
+    theirs.refresh_from_db()
+    assert (theirs.first_name, theirs.smtp_host) == ("Sam", "smtp.acme.com")
+
+
+def test_an_inbox_stays_in_its_workspace_when_its_page_is_saved(alice, charlie):
+    # Even a member of both: attached to alice's campaigns, the inbox must stay alice's.
+    both = AdminBrowser(staff_member(alice.workspace, charlie.workspace))
+    inbox = InboxFactory(workspace=alice.workspace)
+    page = both.get(change_url(inbox))
+    assert 'name="workspace"' not in page.content.decode()
+
+    response = both.post(change_url(inbox), form_data(inbox, workspace=str(charlie.workspace.pk)))
+
+    assert response.status_code == 302
+    inbox.refresh_from_db()
+    assert inbox.workspace_id == alice.workspace.pk
+
+
+def test_the_test_connection_action_skips_another_workspaces_inboxes(
+    dana, alice, charlie, django_capture_on_commit_callbacks
+):
+    mine = InboxFactory(workspace=alice.workspace, connection_status="connected")
+    theirs = InboxFactory(workspace=charlie.workspace, connection_status="connected")
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = dana.post(
+            LIST_URL,
+            {"action": "test_connection", "_selected_action": [str(mine.pk), str(theirs.pk)]},
+        )
+    assert response.status_code == 302
+    assert len(callbacks) == 1
+    theirs.refresh_from_db()
+    mine.refresh_from_db()
+    assert (mine.connection_status, theirs.connection_status) == ("pending", "connected")
+
+
+def test_the_delete_action_deletes_only_the_members_inboxes(dana, alice, charlie):
+    mine = InboxFactory(workspace=alice.workspace)
+    theirs = InboxFactory(workspace=charlie.workspace)
+    selected = [str(mine.pk), str(theirs.pk)]
+    response = dana.post(
+        LIST_URL, {"action": "delete_selected", "_selected_action": selected, "post": "yes"}
+    )
+    assert response.status_code == 302
+    assert list(Inbox.objects.values_list("pk", flat=True)) == [theirs.pk]

@@ -7,8 +7,10 @@ from django.test import Client
 
 from campaigns.models import Campaign
 from leads.admin import import_leads_csv
-from leads.models import Lead
+from leads.models import DomainProvider, Lead
 from tests.campaigns.factories import CampaignFactory
+from tests.leads.factories import LeadFactory
+from tests.reachkit.admin_personas import AdminBrowser, staff_member
 from tests.reachkit.factories import UserFactory
 
 CHANGELIST = "/admin/campaigns/campaign/"
@@ -96,3 +98,66 @@ def test_the_import_needs_exactly_one_campaign(staff, alice, campaign):
         follow=True,
     )
     assert [str(m) for m in response.context["messages"]] == ["Select exactly one campaign."]
+
+
+# --- Workspaces: a staff member of alice's workspace, with every permission -------------------
+
+
+@pytest.fixture
+def dana(alice) -> AdminBrowser:
+    return AdminBrowser(staff_member(alice.workspace))
+
+
+def csv_upload() -> SimpleUploadedFile:
+    return SimpleUploadedFile("leads.csv", b"Email;First Name\nann@x.com;Ann\n")
+
+
+def test_a_staff_member_cannot_import_into_another_workspaces_campaign(dana, charlie):
+    theirs = CampaignFactory(workspace=charlie.workspace, name="Theirs")
+    form = dana.post(CHANGELIST, {"action": "import_leads_csv", "_selected_action": [theirs.pk]})
+    assert b"Import leads into Theirs" not in form.content
+    response = dana.post(
+        CHANGELIST,
+        {
+            "action": "import_leads_csv",
+            "_selected_action": [theirs.pk],
+            "upload": "1",
+            "if_exists": "fail",
+            "file": csv_upload(),
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert not Lead.objects.exists()
+
+
+def test_a_staff_member_imports_into_their_own_campaign(dana, campaign):
+    page = dana.post(CHANGELIST, {"action": "import_leads_csv", "_selected_action": [campaign.pk]})
+    assert b"Import leads into Spring" in page.content
+    dana.post(
+        CHANGELIST,
+        {
+            "action": "import_leads_csv",
+            "_selected_action": [campaign.pk],
+            "upload": "1",
+            "if_exists": "fail",
+            "file": csv_upload(),
+        },
+    )
+    assert Lead.objects.get().campaign == campaign
+
+
+def test_a_staff_member_lists_only_their_workspaces_leads(dana, campaign, charlie):
+    LeadFactory(campaign=campaign, email="mine@x.com")
+    LeadFactory(campaign=CampaignFactory(workspace=charlie.workspace), email="theirs@x.com")
+    listed = dana.get("/admin/leads/lead/").content.decode()
+    assert "mine@x.com" in listed
+    assert "theirs@x.com" not in listed
+    assert "theirs@x.com" not in dana.get("/admin/leads/lead/", {"q": "theirs"}).content.decode()
+
+
+def test_the_shared_mx_cache_is_for_superusers_only(dana, admin_client):
+    DomainProvider.objects.create(domain="acme.com", provider="google")
+    assert dana.get("/admin/leads/domainprovider/").status_code == 403
+    assert dana.get("/admin/leads/domainprovider/acme.com/change/").status_code == 403
+    assert b"acme.com" in admin_client.get("/admin/leads/domainprovider/").content

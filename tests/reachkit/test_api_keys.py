@@ -8,7 +8,8 @@ from django.core.management import call_command
 from django.db import connection
 from rest_framework.test import APIClient
 
-from reachkit.models import ApiKey, Workspace
+from reachkit.models import ApiKey, Membership, Workspace
+from tests.reachkit.admin_personas import AdminBrowser, select_options, staff_member
 from tests.reachkit.factories import UserFactory
 
 KEY_PATTERN = re.compile(r"rk_([0-9a-f]{8})_[A-Za-z0-9_\-]{32}")
@@ -110,3 +111,129 @@ def test_admin_lists_workspaces_and_keys(staff_client, alice):
     page = staff_client.get(f"/admin/reachkit/workspace/{alice.workspace.pk}/change/")
     assert page.status_code == 200
     assert f"rk_{alice.api_key.prefix}_" in page.content.decode()
+
+
+# --- Workspaces: a staff member of alice's workspace, with every permission -------------------
+
+
+@pytest.fixture
+def dana(alice) -> AdminBrowser:
+    return AdminBrowser(staff_member(alice.workspace))
+
+
+def test_a_staff_member_is_offered_only_their_workspaces_for_a_new_key(dana, alice, charlie):
+    page = dana.get("/admin/reachkit/apikey/add/")
+    assert select_options(page, "workspace") == [str(alice.workspace.pk)]
+
+
+def test_a_staff_member_creates_a_key_for_their_own_workspace(dana, alice):
+    response = dana.post(
+        "/admin/reachkit/apikey/add/",
+        {"workspace": str(alice.workspace.pk), "name": "mine"},
+        follow=True,
+    )
+    assert KEY_PATTERN.search(response.content.decode())
+    assert ApiKey.objects.get(name="mine").workspace == alice.workspace
+
+
+def test_a_staff_member_cannot_create_a_key_for_another_workspace(dana, charlie):
+    response = dana.post(
+        "/admin/reachkit/apikey/add/", {"workspace": str(charlie.workspace.pk), "name": "stolen"}
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Select a valid choice" in page
+    assert not KEY_PATTERN.search(page)
+    assert not ApiKey.objects.filter(name="stolen").exists()
+    assert list(ApiKey.objects.filter(workspace=charlie.workspace)) == [charlie.api_key]
+
+
+def test_a_staff_member_cannot_rename_another_workspaces_key(dana, charlie):
+    response = dana.post(
+        f"/admin/reachkit/apikey/{charlie.api_key.pk}/change/",
+        {"name": "renamed"},
+        form_page="/admin/reachkit/apikey/",
+    )
+    assert (response.status_code, response["Location"]) == (302, "/admin/")
+    charlie.api_key.refresh_from_db()
+    assert charlie.api_key.name == "charlie's key"
+
+
+def test_the_revoke_action_revokes_only_the_members_keys(dana, alice, charlie):
+    response = dana.post(
+        "/admin/reachkit/apikey/",
+        {"action": "revoke", "_selected_action": [str(alice.api_key.pk), str(charlie.api_key.pk)]},
+    )
+    assert response.status_code == 302
+    alice.api_key.refresh_from_db()
+    charlie.api_key.refresh_from_db()
+    assert alice.api_key.revoked_at is not None
+    assert charlie.api_key.revoked_at is None
+    assert charlie.client.get("/api/v1/blocklist").status_code == 200
+
+
+def test_a_staff_member_sees_their_workspace_read_only(dana, alice, charlie):
+    listed = dana.get("/admin/reachkit/workspace/").content.decode()
+    assert alice.workspace.name in listed
+    assert charlie.workspace.name not in listed
+
+    page = dana.get(f"/admin/reachkit/workspace/{alice.workspace.pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'name="name"' not in html  # read-only
+    assert f"rk_{alice.api_key.prefix}_" in html
+    assert "membership_set" not in html  # seats are granted by superusers
+
+
+def test_a_staff_member_cannot_create_or_rename_a_workspace(dana, alice):
+    assert dana.get("/admin/reachkit/workspace/add/").status_code == 403
+    created = dana.post("/admin/reachkit/workspace/add/", {"name": "Mine now"}, form_page="/admin/")
+    assert created.status_code == 403
+    assert not Workspace.objects.filter(name="Mine now").exists()
+
+    renamed = dana.post(
+        f"/admin/reachkit/workspace/{alice.workspace.pk}/change/",
+        {"name": "Renamed", **management("membership_set"), **management("api_keys")},
+    )
+    assert renamed.status_code == 403
+    alice.workspace.refresh_from_db()
+    assert alice.workspace.name == "Workspace of alice"
+
+
+def seat(browser: AdminBrowser, workspace: Workspace, user) -> None:
+    browser.post(
+        f"/admin/reachkit/workspace/{workspace.pk}/change/",
+        {
+            "name": workspace.name,
+            **management("membership_set", total=1),
+            "membership_set-0-user": str(user.pk),
+            "membership_set-0-role": "owner",
+            **management("api_keys"),
+        },
+        form_page="/admin/",
+    )
+
+
+def test_a_staff_member_cannot_seat_anyone_in_a_workspace(dana, alice, charlie):
+    mallory = UserFactory(username="mallory")
+    for workspace in (alice.workspace, charlie.workspace):
+        seat(dana, workspace, mallory)
+        seat(dana, workspace, dana.user)
+    assert not Membership.objects.filter(user=mallory).exists()
+    assert not Membership.objects.filter(user=dana.user, workspace=charlie.workspace).exists()
+
+
+def test_a_superuser_seats_members(alice):
+    superuser = AdminBrowser(UserFactory(is_staff=True, is_superuser=True))
+    mallory = UserFactory(username="mallory")
+    seat(superuser, alice.workspace, mallory)
+    assert Membership.objects.get(user=mallory).workspace == alice.workspace
+
+
+def management(prefix: str, total: int = 0) -> dict:
+    return {
+        f"{prefix}-TOTAL_FORMS": total,
+        f"{prefix}-INITIAL_FORMS": 0,
+        f"{prefix}-MIN_NUM_FORMS": 0,
+        f"{prefix}-MAX_NUM_FORMS": 1000,
+    }
