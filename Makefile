@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help run test lint fmt bench install install-dev
+.PHONY: help run test lint fmt bench fuzz install install-dev
 
 help:
 	@echo "make run    start web, worker, beat and a mail sink on SQLite + a file broker (http://127.0.0.1:$(PORT))"
@@ -16,6 +16,7 @@ help:
 	@echo "make lint   ruff, formatting, mypy and the migrations check"
 	@echo "make fmt    format and auto-fix"
 	@echo "make bench  run the benchmarks in bench/"
+	@echo "make fuzz   fuzz every API operation of a live server on PostgreSQL (Schemathesis, .ci/fuzz)"
 
 $(VENV)/.python-ok:
 	@$(PYTHON) -c 'import sys; sys.exit("Reachkit needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -61,6 +62,11 @@ lint: $(VENV)/.installed-dev
 fmt: $(VENV)/.installed-dev
 	ruff format .
 	ruff check --fix .
+
+# A throwaway PostgreSQL database (FUZZ_DATABASE, default reachkit_fuzz) on FUZZ_POSTGRES_URL
+# (default postgres://postgres@127.0.0.1:5432); FUZZ_SEED and FUZZ_MAX_EXAMPLES as you like.
+fuzz: $(VENV)/.installed-dev
+	.ci/fuzz
 
 bench: $(VENV)/.installed-dev
 	@for script in bench/[!_]*.py; do echo "== $$script"; python $$script || exit 1; done

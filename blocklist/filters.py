@@ -1,11 +1,12 @@
 import django_filters
 
 from blocklist.models import BlocklistEntry
+from reachkit.api.filters import StrictFilterSet
 
 
-class BlocklistEntryFilterSet(django_filters.FilterSet):
+class BlocklistEntryFilterSet(StrictFilterSet):
     type = django_filters.ChoiceFilter(field_name="kind", choices=BlocklistEntry.Kind.choices)
 
-    class Meta:
+    class Meta(StrictFilterSet.Meta):
         model = BlocklistEntry
         fields = ["type"]

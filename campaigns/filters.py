@@ -1,11 +1,12 @@
 import django_filters
 
 from campaigns.models import Campaign
+from reachkit.api.filters import StrictFilterSet
 
 
-class CampaignFilterSet(django_filters.FilterSet):
+class CampaignFilterSet(StrictFilterSet):
     status = django_filters.ChoiceFilter(choices=Campaign.Status.choices)
 
-    class Meta:
+    class Meta(StrictFilterSet.Meta):
         model = Campaign
         fields = ["status"]

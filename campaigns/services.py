@@ -10,7 +10,7 @@ import dataclasses
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F, Max, QuerySet, Value
@@ -30,6 +30,7 @@ from campaigns.models import (
     Variant,
 )
 from inboxes.models import Inbox
+from leads.bulk import lock_campaign
 from leads.models import Lead
 from reachkit.errors import DomainError, NotFound, ValidationFailed
 from reachkit.models import Workspace
@@ -49,6 +50,7 @@ TRANSITIONS = {
     Campaign.Status.ACTIVE: {Campaign.Status.PAUSED},
     Campaign.Status.PAUSED: {Campaign.Status.ACTIVE},
 }
+_Row = TypeVar("_Row", Sequence, Variant)
 VARIANT_LETTERS = tuple(chr(code) for code in range(ord("A"), ord("Z") + 1))
 
 
@@ -197,13 +199,36 @@ def campaign_launch_problems(campaign: Campaign) -> dict[str, list[str]]:
     return problems
 
 
+@transaction.atomic
 def campaign_delete(*, campaign: Campaign) -> None:
-    """Deletes the campaign with everything it owns (the foreign keys cascade)."""
-    campaign.delete()
+    """Deletes the campaign with everything it owns (the foreign keys cascade).
+
+    It takes the locks that writes to the campaign take (its lead lock, then its row), so
+    none of them adds a row under it while it goes: they wait, then find it gone (404).
+    """
+    lock_campaign(campaign.pk)
+    _lock(campaign).delete()
 
 
 def _lock(campaign: Campaign) -> Campaign:
-    return Campaign.objects.select_for_update().get(pk=campaign.pk)
+    """The campaign row, locked until the transaction ends: every write to a campaign or to
+    what it owns (steps, variants, inboxes, schedule) takes it first, its deletion too.
+
+    NotFound when the campaign was deleted meanwhile; a row of it read before the lock is
+    read again after it (`_still_there`), as another request may have changed or deleted it.
+    """
+    locked = Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
+    if locked is None:
+        raise NotFound()
+    return locked
+
+
+def _still_there(row: _Row) -> _Row:
+    """The row as it is now, under its campaign's lock; NotFound when it was deleted."""
+    current = type(row).objects.filter(pk=row.pk).first()
+    if current is None:
+        raise NotFound()
+    return current
 
 
 # --- Schedule -------------------------------------------------------------------------------
@@ -223,7 +248,9 @@ def schedule_update(
     `start`, `end` (None: fall back to the default window). Every day's effective
     window must end after it starts, checked against the result, not the request alone.
     """
-    schedule = Schedule.objects.select_for_update().get(campaign=campaign)
+    schedule = Schedule.objects.select_for_update().filter(campaign=campaign).first()
+    if schedule is None:  # the campaign was deleted meanwhile
+        raise NotFound()
     current = schedule.weekly()
     default = windows.Window(
         start=(default_window or {}).get("start", current.default.start),
@@ -271,10 +298,18 @@ def campaign_attachable_inboxes(campaign: Campaign) -> QuerySet[Inbox]:
 
 
 def _workspace_inboxes(campaign: Campaign, inbox_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
-    """The ids, deduped; NotFound naming them when any is unknown or another workspace's."""
+    """The ids, deduped; NotFound naming them when any is unknown or another workspace's.
+
+    The inboxes stay locked until the transaction ends, so none is deleted under a link
+    being written (inbox_delete locks its inbox first).
+    """
     wanted = set(inbox_ids)
     found = set(
-        campaign_attachable_inboxes(campaign).filter(pk__in=wanted).values_list("pk", flat=True)
+        campaign_attachable_inboxes(campaign)
+        .select_for_update(no_key=True)
+        .filter(pk__in=wanted)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
     missing = sorted(str(inbox_id) for inbox_id in wanted - found)
     if missing:
@@ -363,6 +398,8 @@ def _step_append(campaign: Campaign, *, delay_days: int) -> Sequence:
 def sequence_update(*, sequence: Sequence, delay_days: int) -> Sequence:
     if not 0 <= delay_days <= MAX_DELAY_DAYS:
         raise ValueError(f"delay_days out of range: {delay_days}")
+    _lock(sequence.campaign)
+    sequence = _still_there(sequence)
     sequence.delay_days = delay_days
     sequence.save(update_fields=["delay_days"])
     # Leads waiting for the next step wait the new delay, counted from their last email.
@@ -376,6 +413,7 @@ def sequence_update(*, sequence: Sequence, delay_days: int) -> Sequence:
 def sequence_delete(*, sequence: Sequence) -> None:
     """Delete a step and its variants; later steps move up, so steps stay 1, 2, 3…"""
     campaign = _lock(sequence.campaign)
+    sequence = _still_there(sequence)  # its step number now, not as it was read
     step = sequence.step
     sequence.delete()
     # The unique (campaign, step) constraint is deferred, so shifting many rows in one
@@ -443,6 +481,7 @@ def variant_create(
 ) -> Variant:
     """A new variant of a step, lettered with the first free letter (A to Z)."""
     campaign = _lock(sequence.campaign)
+    sequence = _still_there(sequence)
     _check_merge_tags({"subject": subject, "body_html": body_html})
     variant = Variant(
         workspace_id=campaign.workspace_id,
@@ -471,7 +510,7 @@ def variant_update(
     with `unsubscribe_option` on, a removed unsubscribe link is put back.
     """
     campaign = _lock(variant.sequence.campaign)
-    variant = Variant.objects.select_related("sequence").get(pk=variant.pk)
+    variant = _still_there(variant)
     _check_merge_tags(
         {
             field: value
@@ -508,6 +547,7 @@ def _check_rendered_size(variant: Variant) -> None:
 def variant_delete(*, variant: Variant) -> None:
     """Delete a variant, unless the step would be left without an enabled one."""
     _lock(variant.sequence.campaign)
+    variant = _still_there(variant)
     if not _other_enabled(variant):
         raise LastVariantError()
     variant.delete()

@@ -6,7 +6,6 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -38,6 +37,7 @@ from campaigns.serializers import (
 )
 from inboxes.models import Inbox
 from leads.models import Lead
+from reachkit.api.schema import AutoSchema
 from reachkit.api.viewsets import UUID_PATTERN, WorkspaceViewSet
 from reachkit.errors import NotFound
 

@@ -1,18 +1,14 @@
 import django_filters
 
 from inboxes.models import Inbox
+from reachkit.api.filters import StrictBooleanFilter, StrictFilterSet
 
-BOOLEAN_CHOICES = [("true", "true"), ("false", "false")]
 
-
-class InboxFilterSet(django_filters.FilterSet):
+class InboxFilterSet(StrictFilterSet):
     provider = django_filters.ChoiceFilter(choices=Inbox.Provider.choices)
     connection_status = django_filters.ChoiceFilter(choices=Inbox.ConnectionStatus.choices)
-    # "true" or "false"; anything else is a 422, not a silently ignored filter.
-    is_active = django_filters.TypedChoiceFilter(
-        choices=BOOLEAN_CHOICES, coerce=lambda value: value == "true"
-    )
+    is_active = StrictBooleanFilter()
 
-    class Meta:
+    class Meta(StrictFilterSet.Meta):
         model = Inbox
         fields = ["provider", "connection_status", "is_active"]

@@ -15,7 +15,7 @@ from inboxes.connection import ConnectionCheckFailed, ServerSettings
 from inboxes.models import Inbox
 from reachkit import mx
 from reachkit.emails import email_domain
-from reachkit.errors import Conflict
+from reachkit.errors import Conflict, NotFound
 from reachkit.models import Workspace
 
 logger = logging.getLogger("reachkit.inboxes")
@@ -165,8 +165,19 @@ def _duplicate(email: str) -> Conflict:
     )
 
 
+def inbox_lock(inbox: Inbox) -> Inbox:
+    """The inbox row as it is now, locked until the transaction ends; NotFound when it was
+    deleted meanwhile. Deleting an inbox takes it first, so a write that waited finds it gone."""
+    locked = Inbox.objects.select_for_update().filter(pk=inbox.pk).first()
+    if locked is None:
+        raise NotFound()
+    return locked
+
+
+@transaction.atomic
 def inbox_update(*, inbox: Inbox, changes: dict[str, Any]) -> Inbox:
     """Apply already-validated editable settings; other keys are ignored."""
+    inbox = inbox_lock(inbox)
     fields = [name for name in EDITABLE_FIELDS if name in changes]
     for name in fields:
         setattr(inbox, name, changes[name])
@@ -176,8 +187,13 @@ def inbox_update(*, inbox: Inbox, changes: dict[str, Any]) -> Inbox:
 
 
 def inbox_delete(*, inbox: Inbox) -> None:
-    """Remove an inbox: detached from its campaigns, which stay as they are."""
+    """Remove an inbox: detached from its campaigns, which stay as they are.
+
+    Locked first: a campaign attaching it meanwhile (it locks the inbox too) either ends
+    before, and its link is removed here, or waits and finds the inbox gone.
+    """
     with transaction.atomic():
+        inbox = inbox_lock(inbox)
         inbox.campaigns.clear()
         inbox.delete()
 
@@ -199,7 +215,10 @@ def inbox_request_check(*, inbox: Inbox) -> Inbox:
                 connection_status=Inbox.ConnectionStatus.PENDING, updated_at=now
             )
             _enqueue_check(inbox.pk)
-    inbox.refresh_from_db(fields=["connection_status", "connection_error", "updated_at"])
+    try:
+        inbox.refresh_from_db(fields=["connection_status", "connection_error", "updated_at"])
+    except Inbox.DoesNotExist:  # deleted meanwhile
+        raise NotFound() from None
     return inbox
 
 

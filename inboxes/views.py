@@ -56,7 +56,10 @@ class InboxViewSet(
 
     @extend_schema(
         request=InboxCreateSerializer,
-        responses={201: OpenApiResponse(InboxDetailSerializer, "Added, connection pending.")},
+        responses={
+            201: OpenApiResponse(InboxDetailSerializer, "Added, connection pending."),
+            409: OpenApiResponse(description="The workspace has an inbox with this email."),
+        },
     )
     def create(self, request: Request) -> Response:
         payload = InboxCreateSerializer(data=request.data)
@@ -77,7 +80,7 @@ class InboxViewSet(
         inbox = self.get_object()
         payload = InboxUpdateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        services.inbox_update(inbox=inbox, changes=payload.validated_data)
+        inbox = services.inbox_update(inbox=inbox, changes=payload.validated_data)
         return Response(InboxDetailSerializer(inbox).data)
 
     def perform_destroy(self, instance: Inbox) -> None:

@@ -17,7 +17,9 @@ from typing import Any
 
 from django.db import connection
 
+from campaigns.models import Campaign
 from leads.models import Lead
+from reachkit.errors import NotFound
 
 _COPY_COLUMNS = (
     "id",
@@ -78,11 +80,15 @@ def lock_campaign(campaign_id: uuid.UUID) -> None:
 
     PostgreSQL: a transaction-level advisory lock keyed by the campaign. SQLite needs none:
     its transactions take the write lock when they begin (`transaction_mode IMMEDIATE`).
+    Deleting a campaign takes this lock too, so a write that waited for it finds the
+    campaign gone: NotFound, not leads under a deleted campaign.
     """
     if connection.vendor == "postgresql":
         key = int.from_bytes(campaign_id.bytes[:8], "big", signed=True)
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+    if not Campaign.objects.filter(pk=campaign_id).exists():
+        raise NotFound()
 
 
 def insert_leads(

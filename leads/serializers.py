@@ -117,6 +117,29 @@ class LeadUpdateSerializer(LeadNamesSerializer):
     """PATCH: names, and `variables`, which replaces the lead's whole object."""
 
 
+# Any item is accepted: a bad lead (not an object, no email, a wrong type) is one entry of
+# `errors`, never a refused call, so the schema constrains the list, not its leads.
+BULK_LEADS_SCHEMA = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": MAX_BULK_LEADS,
+    "items": {
+        "description": (
+            "A lead as a single create takes it; checked alone, and reported in `errors` "
+            "by its index when it is not valid."
+        ),
+        "properties": {
+            "email": {"description": "Required: a string, trimmed; the domain lower-cased."},
+            "first_name": {"description": "A string."},
+            "last_name": {"description": "A string."},
+            "variables": {"description": "Merge-tag values, as in a single create."},
+        },
+        "example": {"email": "ada@example.com", "first_name": "Ada", "variables": {"role": "CTO"}},
+    },
+}
+
+
+@extend_schema_field(BULK_LEADS_SCHEMA)
 class _BulkLeadsField(serializers.ListField):
     """The list only: each lead is checked by the service, so one bad lead is one error."""
 

@@ -36,7 +36,7 @@ from leads.inputs import (
     search_text,
 )
 from leads.models import DomainProvider, Lead
-from reachkit.errors import Conflict, ValidationFailed
+from reachkit.errors import Conflict, NotFound, ValidationFailed
 from reachkit.mx import OTHER, DnsLookupFailed, provider_for_mx, resolve_mx
 
 LEAD_EXISTS = "A lead with this email already exists in this campaign."
@@ -252,8 +252,10 @@ def lead_update(
     """
     with transaction.atomic():
         lock_campaign(lead.campaign_id)
-        lead = Lead.objects.select_for_update().get(pk=lead.pk)
-        return _apply_update(lead, first_name, last_name, variables)
+        current = Lead.objects.select_for_update().filter(pk=lead.pk).first()
+        if current is None:  # deleted meanwhile
+            raise NotFound()
+        return _apply_update(current, first_name, last_name, variables)
 
 
 def _apply_update(

@@ -271,7 +271,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_THROTTLE_CLASSES": ["reachkit.api.throttling.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api_key": THROTTLE_RATE},
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "reachkit.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "reachkit.api.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%S.%fZ",
@@ -292,6 +292,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Each PATCH has its own input serializer that says which fields are optional; a
+    # generated "Patched" copy would drop the ones it requires (a step's `delay_days`).
+    "COMPONENT_SPLIT_PATCH": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # Several resources have a `status` with its own choices: each set gets its own name.
     "ENUM_NAME_OVERRIDES": {

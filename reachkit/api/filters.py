@@ -1,8 +1,12 @@
-"""`search` and `sort_by`/`sort_order`, shared by every list endpoint."""
+"""`search`, `sort_by`/`sort_order` and the strict boolean filter, shared by every list."""
 
 from typing import Any
 
+import django_filters
+from django import forms
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import filters
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend
@@ -10,6 +14,35 @@ from rest_framework.request import Request
 
 SORT_ORDERS = ("asc", "desc")
 MAX_SEARCH_LENGTH = 200
+
+
+class _StrictFilterForm(forms.Form):
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        for name, field in self.fields.items():
+            if isinstance(field, forms.ChoiceField) and self.data.get(name) == "":
+                self.add_error(name, "Select a valid choice; an empty value is not one.")
+        return cleaned
+
+
+class StrictFilterSet(django_filters.FilterSet):
+    """Every list's filters: a filter with choices given empty (`?status=`) is a 422, like any
+    value not among its choices, instead of being dropped without a word."""
+
+    class Meta:
+        form = _StrictFilterForm
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class StrictBooleanFilter(django_filters.TypedChoiceFilter):
+    """`true` or `false`; anything else is a 422 (django-filter's own BooleanFilter ignores it).
+
+    A boolean in the schema: the query string carries it as `true`/`false`.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        choices = [("true", "true"), ("false", "false")]
+        super().__init__(choices=choices, coerce=lambda value: value == "true", **kwargs)
 
 
 class SearchFilter(filters.SearchFilter):

@@ -12,15 +12,18 @@ from rest_framework.response import Response
 
 from reachkit.api.renderers import Envelope
 
-_POSITIVE_INT = re.compile(r"\d{1,18}")
+# `page` and `page_size` are 64-bit integers, as the schema says; above this is a 422, not
+# a clamp (a page past the end is empty, computed before any query).
+MAX_PAGE_NUMBER = 2**63 - 1
+_POSITIVE_INT = re.compile(r"\d{1,19}")
 
 
 def _positive_int(request: Request, name: str, default: int) -> int:
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not _POSITIVE_INT.fullmatch(raw.strip()) or int(raw) < 1:
-        raise ValidationError({name: ["Must be a positive integer."]})
+    if not _POSITIVE_INT.fullmatch(raw.strip()) or not 1 <= int(raw) <= MAX_PAGE_NUMBER:
+        raise ValidationError({name: [f"Must be a whole number from 1 to {MAX_PAGE_NUMBER}."]})
     return int(raw)
 
 
@@ -85,13 +88,23 @@ class PagePagination(BasePagination):
                 "in": "query",
                 "required": False,
                 "description": "Page number, from 1.",
-                "schema": {"type": "integer", "minimum": 1, "default": 1},
+                "schema": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": MAX_PAGE_NUMBER,
+                    "default": 1,
+                },
             },
             {
                 "name": "page_size",
                 "in": "query",
                 "required": False,
                 "description": f"Rows per page; above {self.max_page_size} is clamped.",
-                "schema": {"type": "integer", "minimum": 1, "default": self.default_page_size},
+                "schema": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": MAX_PAGE_NUMBER,
+                    "default": self.default_page_size,
+                },
             },
         ]

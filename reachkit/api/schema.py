@@ -3,6 +3,7 @@
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -19,11 +20,35 @@ ERROR_SCHEMA = {
 }
 
 _ERROR_RESPONSES = {
+    "400": "The body is not well-formed JSON.",
     "401": "Missing, malformed, unknown or revoked API key.",
     "404": "Unknown id, or an id of another workspace.",
+    "413": "The body is larger than the server accepts.",
+    "415": "The body is not `application/json`.",
     "422": "Validation failed; `details` names the fields.",
     "429": "Throttled; retry after the `Retry-After` header's seconds.",
 }
+
+
+def _error_content() -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """Only a viewset's `list` filters, sorts and pages (WorkspaceViewSet, PagePagination).
+
+    drf-spectacular gives any action that answers a list (attach, detach) the list's query
+    parameters and a paginated body; ours answer the whole list, in `{"data": [...]}`.
+    """
+
+    def _is_the_list(self) -> bool:
+        return getattr(self.view, "action", None) == "list"
+
+    def get_filter_backends(self) -> list[Any]:
+        return super().get_filter_backends() if self._is_the_list() else []
+
+    def _get_paginator(self) -> Any:
+        return super()._get_paginator() if self._is_the_list() else None
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -46,11 +71,15 @@ def _is_enveloped(schema: dict[str, Any], components: dict[str, Any]) -> bool:
 
 
 def _error_codes(path: str, operation: dict[str, Any]) -> list[str]:
+    """The errors the plumbing can answer for an operation, whatever its view does."""
     codes = []
     if operation.get("security"):
         codes += ["401", "429"]
     if "{" in path:
         codes.append("404")
+    if "requestBody" in operation:
+        # The JSON parser's errors: what any body can get before a view sees it.
+        codes += ["400", "413", "415"]
     query_params = [p for p in operation.get("parameters", []) if p.get("in") == "query"]
     if "requestBody" in operation or query_params:
         codes.append("422")
@@ -75,6 +104,8 @@ def wrap_in_envelopes(result: dict[str, Any], generator: Any, **kwargs: Any) -> 
             responses = operation.setdefault("responses", {})
             for status, response in responses.items():
                 if not status.startswith("2"):
+                    # An error a view declares (a 409, say) has the envelope's body too.
+                    response.setdefault("content", _error_content())
                     continue
                 media = response.get("content", {}).get("application/json")
                 if media and "schema" in media and not _is_enveloped(media["schema"], components):
@@ -85,12 +116,6 @@ def wrap_in_envelopes(result: dict[str, Any], generator: Any, **kwargs: Any) -> 
                     }
             for code in _error_codes(path, operation):
                 responses.setdefault(
-                    code,
-                    {
-                        "description": _ERROR_RESPONSES[code],
-                        "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                        },
-                    },
+                    code, {"description": _ERROR_RESPONSES[code], "content": _error_content()}
                 )
     return result

@@ -123,3 +123,28 @@ def test_the_diagnostics_body_is_documented(schema):
     leads = resolve(schema, data["properties"]["leads"])
     stopped = resolve(schema, leads["properties"]["stopped"])
     assert {"bounced", "unsubscribed", "blocklisted", "replied"} <= set(stopped["properties"])
+
+
+@pytest.mark.parametrize("action", ["attach", "detach"])
+def test_attach_and_detach_answer_the_whole_list_and_take_no_list_parameters(schema, action):
+    # They were documented with the campaign index's filters, sorting and pages, and a
+    # paginated body (`metadata` required) that they never answer.
+    operation = schema["paths"][f"/api/v1/campaigns/{{id}}/inboxes/{action}"]["post"]
+    assert [p["in"] for p in operation["parameters"]] == ["path"]
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "type": "object",
+        "required": ["data"],
+        "properties": {
+            "data": {"type": "array", "items": {"$ref": "#/components/schemas/CampaignInbox"}}
+        },
+    }
+
+
+def test_a_step_update_requires_delay_days(schema):
+    # A "Patched" copy of the input dropped `required`: `{}` was valid by the document, a 422
+    # from the API (the spec requires it).
+    body = schema["paths"]["/api/v1/campaigns/{campaign_id}/sequences/{id}"]["patch"]
+    reference = body["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    component = schema["components"]["schemas"][reference.rsplit("/", 1)[-1]]
+    assert component["required"] == ["delay_days"]
+    assert body["requestBody"]["required"] is True
