@@ -7,6 +7,7 @@ With REACHKIT_DEBUG off the process refuses to start without its secrets.
 
 import re
 import secrets
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from reachkit.env import (
     env_int,
     env_int_range,
     env_list,
+    env_rate,
     env_required,
     env_str,
 )
@@ -104,9 +106,20 @@ INBOX_TLS_CA_FILE = env_str("REACHKIT_INBOX_TLS_CA_FILE", "").strip()
 if INBOX_TLS_CA_FILE and not Path(INBOX_TLS_CA_FILE).is_file():
     raise SettingsError(f"REACHKIT_INBOX_TLS_CA_FILE is not a file: {INBOX_TLS_CA_FILE!r}")
 
-THROTTLE_RATE = env_str("REACHKIT_THROTTLE_RATE", "600/min")
-if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", THROTTLE_RATE):
-    raise SettingsError(f"REACHKIT_THROTTLE_RATE must look like '600/min', got {THROTTLE_RATE!r}")
+# Rate limits (reachkit/ratelimit.py), as requests per window: "600/min", "5/15min".
+THROTTLE_RATE = env_rate("REACHKIT_THROTTLE_RATE", "600/min")  # per API key
+# Per client address, API requests without a valid key (none, malformed, wrong or revoked),
+# the public schema and docs included.
+ANON_THROTTLE_RATE = env_rate("REACHKIT_ANON_THROTTLE_RATE", "60/min")
+UNSUBSCRIBE_RATE = env_rate("REACHKIT_UNSUBSCRIBE_RATE", "60/min")  # per address, on /u/…
+# Failed admin logins per address and per username; past it, every attempt is refused (the
+# right password too) until the window ends.
+LOGIN_FAILURE_RATE = env_rate("REACHKIT_LOGIN_FAILURE_RATE", "5/15min")
+# How many proxies of ours append to X-Forwarded-For in front of the app; 0 trusts none of it
+# and counts clients by REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env_int("REACHKIT_TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise SettingsError("REACHKIT_TRUSTED_PROXY_COUNT must be 0 or more")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -160,8 +173,15 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = env_str("DATABASE_URL", "") or f"sqlite:///{VAR_DIR / 'reachkit.sqlite3'}"
+# Seconds a database connection is kept for the next request. Not under runserver (`make run`):
+# it starts a thread per request, and each thread's kept connection stayed open until
+# PostgreSQL refused new clients, so a few parallel clients got 500s ("too many clients").
+_RUNSERVER = sys.argv[1:2] == ["runserver"]
+DB_CONN_MAX_AGE = env_int("REACHKIT_DB_CONN_MAX_AGE", 0 if _RUNSERVER else 60)
 DATABASES = {
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    "default": dj_database_url.parse(
+        DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE, conn_health_checks=True
+    )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # web, worker and beat share one file: WAL lets readers run beside a writer and
@@ -251,7 +271,7 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "BACKEND": "reachkit.cache.FileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
@@ -287,7 +307,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
-    "SERVE_AUTHENTICATION": [],
+    # Our authentication: without a valid key, fetching the schema counts against the address.
+    "SERVE_AUTHENTICATION": None,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from campaigns.views import unsubscribe_page
 from reachkit.api.exceptions import error_body
 from reachkit.health import healthz
+from reachkit.login import LimitedAdminLoginForm
 
 # Outside DRF (an unmatched URL, a non-UUID id), API paths still answer with the envelope.
 
@@ -64,3 +65,4 @@ urlpatterns = [
 
 admin.site.site_header = "Reachkit back office"
 admin.site.site_title = "Reachkit"
+admin.site.login_form = LimitedAdminLoginForm

@@ -62,6 +62,11 @@ def test_a_malformed_encryption_key_is_refused_by_position():
     [
         ("REACHKIT_DEBUG", "maybe"),
         ("REACHKIT_THROTTLE_RATE", "lots"),
+        ("REACHKIT_ANON_THROTTLE_RATE", "60"),
+        ("REACHKIT_UNSUBSCRIBE_RATE", "60/fortnight"),
+        ("REACHKIT_LOGIN_FAILURE_RATE", "5/0min"),
+        ("REACHKIT_TRUSTED_PROXY_COUNT", "-1"),
+        ("REACHKIT_DB_CONN_MAX_AGE", "forever"),
         ("REACHKIT_SEND_GAP_SECONDS", "420,180"),
         ("REACHKIT_DNS_TIMEOUT_SECONDS", "soon"),
         ("REACHKIT_PUBLIC_URL", "reach.example.com"),
