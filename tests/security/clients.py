@@ -1,6 +1,7 @@
 """Parallel HTTP clients against a live server, for the rate-limit proofs."""
 
 import http.client
+import socket
 import threading
 import time
 from collections import Counter
@@ -44,3 +45,17 @@ def wait_for_a_fresh_window(seconds: int, margin: float = 20.0) -> None:
     left = seconds - time.time() % seconds
     if left < margin:
         time.sleep(left + 0.5)
+
+
+def raw_request(base_url: str, head: bytes) -> tuple[int, bytes]:
+    """Send `head` (a request line and headers, bytes as they are) and read the whole answer:
+    its status and body. HTTP/1.0, so the server closes when done."""
+    parts = urlsplit(base_url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.sendall(head + b"\r\n")
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    answer = b"".join(chunks)
+    status_line, _, rest = answer.partition(b"\r\n")
+    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
