@@ -87,6 +87,10 @@ class ApiKey(models.Model):
 
     objects = ApiKeyQuerySet.as_manager()
 
+    # The whole key, in memory only, after `assign_new_secret` (never saved): the admin's
+    # page for a new key shows it once.
+    new_raw_key: str | None = None
+
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "API key"
@@ -107,6 +111,7 @@ class ApiKey(models.Model):
         self.prefix = secrets.token_hex(API_KEY_PREFIX_LENGTH // 2)
         raw_key = f"rk_{self.prefix}_{secrets.token_urlsafe(API_KEY_SECRET_BYTES)}"
         self.key_hash = hash_api_key(raw_key)
+        self.new_raw_key = raw_key
         return raw_key
 
     def matches(self, raw_key: str) -> bool:

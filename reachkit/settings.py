@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dj_database_url
 from cryptography.fernet import Fernet
+from csp import constants as csp
 
 from reachkit.env import (
     SettingsError,
@@ -48,6 +49,9 @@ def _secret(env_name: str, file_name: str, make: Callable[[], str]) -> str:
 
 
 SECRET_KEY = _secret("REACHKIT_SECRET_KEY", "secret_key", lambda: secrets.token_urlsafe(50))
+# Rotating the key: the new one in REACHKIT_SECRET_KEY, the old ones here (comma-separated),
+# so what they signed (unsubscribe links already in inboxes, sessions) still verifies.
+SECRET_KEY_FALLBACKS = env_list("REACHKIT_SECRET_KEY_FALLBACKS", [])
 
 ENCRYPTION_KEYS = [
     key.strip()
@@ -73,6 +77,36 @@ if not re.fullmatch(r"https?://[!-~]+", PUBLIC_URL):
         f"(an international domain in punycode), got {PUBLIC_URL!r}"
     )
 CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
+
+# --- HTTPS (`manage.py check --deploy` is clean with REACHKIT_HTTPS=1) -------------------------
+# Off by default so `make run` serves http://127.0.0.1. On: plain HTTP is redirected (except
+# /healthz, which load balancers probe from inside), cookies are sent over HTTPS only, and
+# browsers are told to use nothing else for REACHKIT_HSTS_SECONDS.
+HTTPS = env_bool("REACHKIT_HTTPS", False)
+if HTTPS and not PUBLIC_URL.startswith("https://"):
+    raise SettingsError("REACHKIT_HTTPS is on: REACHKIT_PUBLIC_URL must start with https://")
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+_HSTS_SECONDS = env_int("REACHKIT_HSTS_SECONDS", 31_536_000)
+SECURE_HSTS_SECONDS = _HSTS_SECONDS if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("REACHKIT_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("REACHKIT_HSTS_PRELOAD", False)
+# includeSubDomains and preload bind every other site of the deployer's domain to HTTPS (preload
+# for years, through browsers' built-in lists): their call to make with the two settings above,
+# not a default of this app. The checks that ask for them are silenced for that reason.
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
+# Behind a proxy that terminates TLS: the header it sets to "https" (X-Forwarded-Proto), so
+# requests are known to be secure. Unset, no header is trusted (a client could send it).
+_PROXY_SSL_HEADER = env_str("REACHKIT_SECURE_PROXY_SSL_HEADER", "").strip()
+if _PROXY_SSL_HEADER and not re.fullmatch(r"[A-Za-z0-9-]+", _PROXY_SSL_HEADER):
+    raise SettingsError(
+        f"REACHKIT_SECURE_PROXY_SSL_HEADER must be a header name, got {_PROXY_SSL_HEADER!r}"
+    )
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https") if _PROXY_SSL_HEADER else None
+)
 
 SEND_GAP_SECONDS = env_int_range("REACHKIT_SEND_GAP_SECONDS", (180, 420))
 # Development: the port of the local mail sink `make run` starts (`manage.py mailsink`);
@@ -145,6 +179,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "reachkit.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -153,6 +188,23 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Content-Security-Policy on every response (django-csp; Django has its own from 6.0): the
+# pages (admin, API docs, unsubscribe) load scripts, styles and images from this site only;
+# an inline <style> needs the request's nonce; nothing may frame them or post elsewhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF],
+        "style-src": [csp.SELF, csp.NONCE],
+        "img-src": [csp.SELF, "data:"],  # Swagger UI's icons are data: URIs
+        "connect-src": [csp.SELF],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.NONE],
+        "frame-ancestors": [csp.NONE],
+        "form-action": [csp.SELF],
+    }
+}
 
 ROOT_URLCONF = "reachkit.urls"
 WSGI_APPLICATION = "reachkit.wsgi.application"

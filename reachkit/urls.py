@@ -4,7 +4,7 @@ from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from campaigns.views import unsubscribe_page
 from reachkit.api.exceptions import error_body
@@ -55,7 +55,15 @@ api_v1: list[URLPattern | URLResolver] = [
         SpectacularAPIView.as_view(renderer_classes=[OpenApiJsonRenderer, OpenApiYamlRenderer]),
         name="schema",
     ),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # The split view serves its init script from a URL instead of inline: the page's CSP
+    # allows scripts from this site only.
+    path(
+        "docs/",
+        SpectacularSwaggerSplitView.as_view(
+            url_name="schema", template_name="reachkit/swagger_ui.html"
+        ),
+        name="docs",
+    ),
     # Last: any other /api/v1/ path is a 404 in the envelope, in debug mode too.
     re_path(r"^", api_not_found),
 ]

@@ -20,6 +20,7 @@ from campaigns import services, unsubscribe
 from campaigns.models import Send
 from tests.campaigns.outreach import html_of, text_of
 from tests.leads.factories import LeadFactory
+from tests.services.browser import csp_violations
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 
@@ -85,6 +86,7 @@ def test_a_recipient_unsubscribes_from_a_real_email_by_confirming_in_the_browser
         in browser.find_element(By.TAG_NAME, "main").text
     )
     assert browser.find_elements(By.ID, "confirm") == []
+    assert csp_violations(browser) == []  # its style carries the CSP nonce
     bob.refresh_from_db()
     assert bob.is_unsubscribed
     assert bob.next_due_at is None
