@@ -33,6 +33,8 @@ def test_parallel_clients_cannot_get_more_than_the_keys_rate_through(
     )
 
     assert statuses == {200: 40, 429: 40}
+    (counter,) = redis_cache.scan_iter(match="*ratelimit:api-key:*")
+    assert int(redis_cache.get(counter)) == 80
 
 
 def test_guessing_api_keys_from_one_address_is_cut_off(alice, settings):
