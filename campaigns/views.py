@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -37,6 +38,7 @@ from campaigns.serializers import (
 )
 from inboxes.models import Inbox
 from leads.models import Lead
+from reachkit import ratelimit
 from reachkit.api.schema import AutoSchema
 from reachkit.api.viewsets import UUID_PATTERN, WorkspaceViewSet
 from reachkit.errors import NotFound
@@ -263,7 +265,13 @@ UNSUBSCRIBE_TEMPLATE = "campaigns/unsubscribe.html"
 def unsubscribe_page(request: HttpRequest, token: str) -> HttpResponse:
     """GET (and HEAD) show a confirm button and change nothing: link scanners fetch links.
     POST unsubscribes: the button, or a mail client's RFC 8058 one-click request; again is
-    harmless. A forged, tampered or cut-short token, or a deleted lead's, is a 404 page."""
+    harmless. A forged, tampered or cut-short token, or a deleted lead's, is a 404 page.
+    Past REACHKIT_UNSUBSCRIBE_RATE requests from one address, a 429 page."""
+    verdict = ratelimit.hit("unsubscribe", ratelimit.client_ip(request), settings.UNSUBSCRIBE_RATE)
+    if not verdict.allowed:
+        response = render(request, UNSUBSCRIBE_TEMPLATE, {"state": "throttled"}, status=429)
+        response["Retry-After"] = str(verdict.retry_after)
+        return response
     lead_id = unsubscribe.lead_id_for(token)
     lead = Lead.objects.filter(pk=lead_id).first() if lead_id else None
     if lead is None:

@@ -1,7 +1,8 @@
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.forms import ModelForm
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 
 from reachkit.admin_scoping import SuperuserOnly, WorkspaceScoped, WorkspaceScopedAdmin
 from reachkit.models import ApiKey, Membership, Workspace
@@ -74,12 +75,23 @@ class ApiKeyAdmin(WorkspaceScopedAdmin):
         return not obj.is_revoked
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: ModelForm, change: bool) -> None:
-        if change:
-            super().save_model(request, obj, form, change)
-            return
-        raw_key = obj.assign_new_secret()
+        if not change:
+            obj.assign_new_secret()
         super().save_model(request, obj, form, change)
-        messages.warning(request, f"Copy this API key now; it will not be shown again: {raw_key}")
+
+    def response_add(
+        self, request: HttpRequest, obj: ApiKey, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        """The new key, on the page that answers the form: never in a message, which the
+        default storage keeps in a cookie (signed, not encrypted) until the next page."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Copy your new API key",
+            "api_key": obj,
+            "raw_key": obj.new_raw_key,
+        }
+        return TemplateResponse(request, "admin/reachkit/apikey/created.html", context)
 
     @admin.action(description="Revoke the selected API keys")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:

@@ -5,6 +5,7 @@ silently falling back when a value is present but malformed.
 """
 
 import os
+import re
 
 
 class SettingsError(SystemExit):
@@ -70,4 +71,32 @@ def env_required(name: str) -> str:
     value = os.environ.get(name, "").strip()
     if not value:
         raise SettingsError(f"{name} is required when REACHKIT_DEBUG is off")
+    return value
+
+
+_RATE = re.compile(r"(\d+)/(\d*)(s|sec|second|m|min|minute|h|hour|d|day)")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(text: str) -> tuple[int, int]:
+    """`600/min` or `5/15min` as (requests, window in seconds); ValueError otherwise."""
+    match = _RATE.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"not a rate like '600/min' or '5/15min': {text!r}")
+    count, multiplier, unit = match.groups()
+    seconds = int(multiplier or 1) * _UNIT_SECONDS[unit[0]]
+    if int(count) < 1 or seconds < 1:
+        raise ValueError(f"a rate needs at least 1 request per at least 1 second: {text!r}")
+    return int(count), seconds
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate such as `600/min` or `5/15min` (requests per window), checked at start-up."""
+    value = os.environ.get(name, "").strip() or default
+    try:
+        parse_rate(value)
+    except ValueError:
+        raise SettingsError(
+            f"{name} must look like '600/min' or '5/15min' (s, min, hour, day), got {value!r}"
+        ) from None
     return value

@@ -2,18 +2,63 @@
 
 import logging
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote, unquote_plus
 
+REDACTED = "[redacted]"
 _API_KEY_PARAM = re.compile(r"(?i)(api_key=)[^&\s\"']*")
-_API_KEY_TOKEN = re.compile(r"\b(rk_[a-z0-9]{8}_)[A-Za-z0-9_\-]+")
+# The prefix stays readable (it names the key); case-insensitive, and not only at a word
+# boundary, so `x_rk_…` or an upper-cased key is caught as well.
+_API_KEY_TOKEN = re.compile(r"(?i)(rk_[0-9a-f]{8}_)[a-z0-9_\-]+")
+# A parameter named like one of these, however spelled (`API-Key`, `apiKey`), is a secret.
+_SECRET_NAMES = ("apikey", "token", "secret", "password")
 _STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
 def scrub_secrets(text: str) -> str:
     """Replace API keys, in a query string or anywhere else, with a redacted form."""
-    text = _API_KEY_PARAM.sub(r"\1[redacted]", text)
-    return _API_KEY_TOKEN.sub(r"\1[redacted]", text)
+    text = _API_KEY_PARAM.sub(rf"\1{REDACTED}", text)
+    return _API_KEY_TOKEN.sub(rf"\1{REDACTED}", text)
+
+
+def _fully_decoded(text: str) -> str:
+    """Percent-decoded until nothing changes: `%2572%256B` hides `rk` behind two layers."""
+    for _ in range(5):
+        decoded = unquote_plus(text, errors="replace")
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
+def _is_secret_name(name: str) -> bool:
+    folded = re.sub(r"[\W_]", "", _fully_decoded(name).casefold())
+    return any(secret in folded for secret in _SECRET_NAMES)
+
+
+def loggable_url(path: str, params: Iterable[tuple[str, list[str]]]) -> str:
+    """The request's path and query for a log line, with API keys redacted.
+
+    `params` are the query's parameters as Django decoded them (`request.GET.lists()`), so
+    a key however encoded (`api%5Fkey=%72%6B…` authenticates) is seen for what it is; each
+    is decoded again until stable to catch layers a client added. A secret-named parameter
+    (any case or spelling) loses its value, key-shaped text anywhere is redacted, and the
+    rest is percent-encoded again: no raw control character reaches the log either.
+    """
+    line = quote(scrub_secrets(_fully_decoded(path)), safe="/:@!$'()*,;=~[]")
+    shown = []
+    for name, values in params:
+        shown_name = quote(scrub_secrets(_fully_decoded(name)), safe="[]")
+        for value in values:
+            if _is_secret_name(name):
+                shown.append(f"{shown_name}={REDACTED}")
+            else:
+                shown.append(
+                    f"{shown_name}={quote(scrub_secrets(_fully_decoded(value)), safe='[]')}"
+                )
+    return f"{line}?{'&'.join(shown)}" if shown else line
 
 
 class ScrubSecretsFilter(logging.Filter):

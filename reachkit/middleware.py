@@ -2,16 +2,17 @@ import logging
 import time
 from collections.abc import Callable
 
+from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse
 
 from reachkit.api.authentication import ApiKeyPrincipal
-from reachkit.logs import scrub_secrets
+from reachkit.logs import loggable_url
 
 logger = logging.getLogger("reachkit.request")
 
 
 class RequestLogMiddleware:
-    """One log line per request: method, path (api_key scrubbed), status, duration, workspace."""
+    """One log line per request: method, path (API keys redacted), status, duration, workspace."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -26,10 +27,18 @@ class RequestLogMiddleware:
             "request",
             extra={
                 "method": request.method,
-                "path": scrub_secrets(request.get_full_path()),
+                "path": _loggable_url(request),
                 "status": response.status_code,
                 "duration_ms": round((time.monotonic() - started) * 1000, 1),
                 "workspace": workspace,
             },
         )
         return response
+
+
+def _loggable_url(request: HttpRequest) -> str:
+    try:
+        params = list(request.GET.lists())
+    except TooManyFieldsSent:
+        return loggable_url(request.path, []) + "?[too many parameters]"
+    return loggable_url(request.path, params)

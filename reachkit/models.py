@@ -1,5 +1,6 @@
 import hashlib
 import hmac
+import re
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -56,14 +57,15 @@ def hash_api_key(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
+# `rk_<8 hex>_<token_urlsafe>`: anything else (NUL, other control or non-ASCII characters,
+# which PostgreSQL would refuse in the prefix look-up) is malformed before any query.
+_API_KEY_SHAPE = re.compile(rf"rk_([0-9a-f]{{{API_KEY_PREFIX_LENGTH}}})_[A-Za-z0-9_-]{{1,256}}")
+
+
 def parse_api_key(raw_key: str) -> str | None:
     """The lookup prefix of a well-formed key (`rk_<prefix>_<secret>`), else None."""
-    parts = raw_key.split("_", 2)
-    if len(parts) != 3 or parts[0] != "rk" or len(parts[1]) != API_KEY_PREFIX_LENGTH:
-        return None
-    if not parts[2]:
-        return None
-    return parts[1]
+    match = _API_KEY_SHAPE.fullmatch(raw_key)
+    return match.group(1) if match else None
 
 
 class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
@@ -85,6 +87,10 @@ class ApiKey(models.Model):
 
     objects = ApiKeyQuerySet.as_manager()
 
+    # The whole key, in memory only, after `assign_new_secret` (never saved): the admin's
+    # page for a new key shows it once.
+    new_raw_key: str | None = None
+
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "API key"
@@ -105,6 +111,7 @@ class ApiKey(models.Model):
         self.prefix = secrets.token_hex(API_KEY_PREFIX_LENGTH // 2)
         raw_key = f"rk_{self.prefix}_{secrets.token_urlsafe(API_KEY_SECRET_BYTES)}"
         self.key_hash = hash_api_key(raw_key)
+        self.new_raw_key = raw_key
         return raw_key
 
     def matches(self, raw_key: str) -> bool:

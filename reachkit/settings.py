@@ -7,11 +7,13 @@ With REACHKIT_DEBUG off the process refuses to start without its secrets.
 
 import re
 import secrets
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import dj_database_url
 from cryptography.fernet import Fernet
+from csp import constants as csp
 
 from reachkit.env import (
     SettingsError,
@@ -19,6 +21,7 @@ from reachkit.env import (
     env_int,
     env_int_range,
     env_list,
+    env_rate,
     env_required,
     env_str,
 )
@@ -46,6 +49,9 @@ def _secret(env_name: str, file_name: str, make: Callable[[], str]) -> str:
 
 
 SECRET_KEY = _secret("REACHKIT_SECRET_KEY", "secret_key", lambda: secrets.token_urlsafe(50))
+# Rotating the key: the new one in REACHKIT_SECRET_KEY, the old ones here (comma-separated),
+# so what they signed (unsubscribe links already in inboxes, sessions) still verifies.
+SECRET_KEY_FALLBACKS = env_list("REACHKIT_SECRET_KEY_FALLBACKS", [])
 
 ENCRYPTION_KEYS = [
     key.strip()
@@ -71,6 +77,36 @@ if not re.fullmatch(r"https?://[!-~]+", PUBLIC_URL):
         f"(an international domain in punycode), got {PUBLIC_URL!r}"
     )
 CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
+
+# --- HTTPS (`manage.py check --deploy` is clean with REACHKIT_HTTPS=1) -------------------------
+# Off by default so `make run` serves http://127.0.0.1. On: plain HTTP is redirected (except
+# /healthz, which load balancers probe from inside), cookies are sent over HTTPS only, and
+# browsers are told to use nothing else for REACHKIT_HSTS_SECONDS.
+HTTPS = env_bool("REACHKIT_HTTPS", False)
+if HTTPS and not PUBLIC_URL.startswith("https://"):
+    raise SettingsError("REACHKIT_HTTPS is on: REACHKIT_PUBLIC_URL must start with https://")
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+_HSTS_SECONDS = env_int("REACHKIT_HSTS_SECONDS", 31_536_000)
+SECURE_HSTS_SECONDS = _HSTS_SECONDS if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("REACHKIT_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("REACHKIT_HSTS_PRELOAD", False)
+# includeSubDomains and preload bind every other site of the deployer's domain to HTTPS (preload
+# for years, through browsers' built-in lists): their call to make with the two settings above,
+# not a default of this app. The checks that ask for them are silenced for that reason.
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
+# Behind a proxy that terminates TLS: the header it sets to "https" (X-Forwarded-Proto), so
+# requests are known to be secure. Unset, no header is trusted (a client could send it).
+_PROXY_SSL_HEADER = env_str("REACHKIT_SECURE_PROXY_SSL_HEADER", "").strip()
+if _PROXY_SSL_HEADER and not re.fullmatch(r"[A-Za-z0-9-]+", _PROXY_SSL_HEADER):
+    raise SettingsError(
+        f"REACHKIT_SECURE_PROXY_SSL_HEADER must be a header name, got {_PROXY_SSL_HEADER!r}"
+    )
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https") if _PROXY_SSL_HEADER else None
+)
 
 SEND_GAP_SECONDS = env_int_range("REACHKIT_SEND_GAP_SECONDS", (180, 420))
 # Development: the port of the local mail sink `make run` starts (`manage.py mailsink`);
@@ -104,9 +140,20 @@ INBOX_TLS_CA_FILE = env_str("REACHKIT_INBOX_TLS_CA_FILE", "").strip()
 if INBOX_TLS_CA_FILE and not Path(INBOX_TLS_CA_FILE).is_file():
     raise SettingsError(f"REACHKIT_INBOX_TLS_CA_FILE is not a file: {INBOX_TLS_CA_FILE!r}")
 
-THROTTLE_RATE = env_str("REACHKIT_THROTTLE_RATE", "600/min")
-if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", THROTTLE_RATE):
-    raise SettingsError(f"REACHKIT_THROTTLE_RATE must look like '600/min', got {THROTTLE_RATE!r}")
+# Rate limits (reachkit/ratelimit.py), as requests per window: "600/min", "5/15min".
+THROTTLE_RATE = env_rate("REACHKIT_THROTTLE_RATE", "600/min")  # per API key
+# Per client address, API requests without a valid key (none, malformed, wrong or revoked),
+# the public schema and docs included.
+ANON_THROTTLE_RATE = env_rate("REACHKIT_ANON_THROTTLE_RATE", "60/min")
+UNSUBSCRIBE_RATE = env_rate("REACHKIT_UNSUBSCRIBE_RATE", "60/min")  # per address, on /u/…
+# Failed admin logins per address and per username; past it, every attempt is refused (the
+# right password too) until the window ends.
+LOGIN_FAILURE_RATE = env_rate("REACHKIT_LOGIN_FAILURE_RATE", "5/15min")
+# How many proxies of ours append to X-Forwarded-For in front of the app; 0 trusts none of it
+# and counts clients by REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env_int("REACHKIT_TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise SettingsError("REACHKIT_TRUSTED_PROXY_COUNT must be 0 or more")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -132,6 +179,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "reachkit.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -140,6 +188,23 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Content-Security-Policy on every response (django-csp; Django has its own from 6.0): the
+# pages (admin, API docs, unsubscribe) load scripts, styles and images from this site only;
+# an inline <style> needs the request's nonce; nothing may frame them or post elsewhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF],
+        "style-src": [csp.SELF, csp.NONCE],
+        "img-src": [csp.SELF, "data:"],  # Swagger UI's icons are data: URIs
+        "connect-src": [csp.SELF],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.NONE],
+        "frame-ancestors": [csp.NONE],
+        "form-action": [csp.SELF],
+    }
+}
 
 ROOT_URLCONF = "reachkit.urls"
 WSGI_APPLICATION = "reachkit.wsgi.application"
@@ -160,8 +225,15 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = env_str("DATABASE_URL", "") or f"sqlite:///{VAR_DIR / 'reachkit.sqlite3'}"
+# Seconds a database connection is kept for the next request. Not under runserver (`make run`):
+# it starts a thread per request, and each thread's kept connection stayed open until
+# PostgreSQL refused new clients, so a few parallel clients got 500s ("too many clients").
+_RUNSERVER = sys.argv[1:2] == ["runserver"]
+DB_CONN_MAX_AGE = env_int("REACHKIT_DB_CONN_MAX_AGE", 0 if _RUNSERVER else 60)
 DATABASES = {
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    "default": dj_database_url.parse(
+        DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE, conn_health_checks=True
+    )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # web, worker and beat share one file: WAL lets readers run beside a writer and
@@ -174,6 +246,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+SESSION_ENGINE = "reachkit.sessions"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -251,7 +324,7 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "BACKEND": "reachkit.cache.FileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
@@ -262,7 +335,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["reachkit.api.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["reachkit.api.renderers.EnvelopeRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["reachkit.api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "reachkit.api.pagination.PagePagination",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -287,7 +360,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
-    "SERVE_AUTHENTICATION": [],
+    # Our authentication: without a valid key, fetching the schema counts against the address.
+    "SERVE_AUTHENTICATION": None,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

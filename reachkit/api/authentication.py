@@ -6,6 +6,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
+from reachkit.api.throttling import count_unauthenticated
 from reachkit.models import ApiKey, Workspace, parse_api_key
 from reachkit.services import api_key_touch
 
@@ -44,18 +45,30 @@ def _presented_key(request: Request) -> str | None:
 
 
 class ApiKeyAuthentication(BaseAuthentication):
+    """A valid key authenticates; anything else counts against the client's address."""
+
     def authenticate(self, request: Request) -> tuple[ApiKeyPrincipal, ApiKey] | None:
-        raw_key = _presented_key(request)
-        if raw_key is None:
-            return None
-        prefix = parse_api_key(raw_key)
-        if prefix is None:
-            raise exceptions.AuthenticationFailed("Malformed API key.")
-        api_key = ApiKey.objects.active().select_related("workspace").filter(prefix=prefix).first()
-        if api_key is None or not api_key.matches(raw_key):
-            raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+        try:
+            raw_key = _presented_key(request)
+            if raw_key is None:
+                count_unauthenticated(request)
+                return None
+            api_key = _verified(raw_key)
+        except exceptions.AuthenticationFailed:
+            count_unauthenticated(request)  # past the rate, a 429 instead of the 401
+            raise
         api_key_touch(api_key=api_key)
         return ApiKeyPrincipal(api_key), api_key
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
+
+
+def _verified(raw_key: str) -> ApiKey:
+    prefix = parse_api_key(raw_key)
+    if prefix is None:
+        raise exceptions.AuthenticationFailed("Malformed API key.")
+    api_key = ApiKey.objects.active().select_related("workspace").filter(prefix=prefix).first()
+    if api_key is None or not api_key.matches(raw_key):
+        raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+    return api_key

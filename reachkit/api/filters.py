@@ -54,6 +54,8 @@ class SearchFilter(filters.SearchFilter):
         raw = request.query_params.get(self.search_param, "")
         if len(raw) > MAX_SEARCH_LENGTH:
             raise ValidationError({self.search_param: [f"At most {MAX_SEARCH_LENGTH} characters."]})
+        if "\x00" in raw:  # PostgreSQL refuses NUL in a text value
+            raise ValidationError({self.search_param: ["Null characters are not allowed."]})
         return super().get_search_terms(request)
 
 

@@ -20,6 +20,7 @@ from campaigns import services, unsubscribe
 from campaigns.models import Send
 from tests.campaigns.outreach import html_of, text_of
 from tests.leads.factories import LeadFactory
+from tests.services.browser import csp_violations
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 
@@ -85,6 +86,7 @@ def test_a_recipient_unsubscribes_from_a_real_email_by_confirming_in_the_browser
         in browser.find_element(By.TAG_NAME, "main").text
     )
     assert browser.find_elements(By.ID, "confirm") == []
+    assert csp_violations(browser) == []  # its style carries the CSP nonce
     bob.refresh_from_db()
     assert bob.is_unsubscribed
     assert bob.next_due_at is None
@@ -235,3 +237,43 @@ def test_the_page_masks_the_address_before_and_after_unsubscribing(db, client, e
         assert shown in page
         assert email not in page
         assert email.partition("@")[0] + "•" not in page
+
+
+# --- Per-address limit ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_a_minute(settings):
+    settings.UNSUBSCRIBE_RATE = "2/min"
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_past_the_rate_an_address_gets_a_429_page_that_changes_nothing(lead, two_a_minute, method):
+    client = Client(REMOTE_ADDR="203.0.113.9")
+    path = path_of(unsubscribe.token_for(lead))
+    for _ in range(2):
+        client.get(path_of("forged"))
+
+    response = getattr(client, method)(path)
+
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 60
+    assert response["Content-Type"].startswith("text/html")
+    assert "Too many requests" in response.content.decode()
+    lead.refresh_from_db()
+    assert not lead.is_unsubscribed
+    assert not BlocklistEntry.objects.exists()
+
+
+def test_the_one_click_post_from_another_address_still_unsubscribes(lead, two_a_minute):
+    path = path_of(unsubscribe.token_for(lead))
+    for _ in range(3):
+        Client(REMOTE_ADDR="203.0.113.9").get(path)
+
+    response = Client(REMOTE_ADDR="198.51.100.7").post(
+        path, data=ONE_CLICK, content_type="application/x-www-form-urlencoded"
+    )
+
+    assert response.status_code == 200
+    lead.refresh_from_db()
+    assert lead.is_unsubscribed

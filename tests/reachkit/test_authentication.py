@@ -90,3 +90,28 @@ def test_use_is_recorded_at_most_once_a_minute(alice):
         alice.client.get(URL)
         alice.api_key.refresh_from_db()
         assert alice.api_key.last_used_at == start + timedelta(minutes=2)
+
+
+@pytest.mark.parametrize(
+    "raw_key",
+    [
+        "rk_\x00\x00\x00\x00\x00\x00\x00\x00_abc",
+        "rk_abcdef12_abc\x00",
+        "rk_abcdef12_\x01\x02",
+        "rk_ABCDEF12_abc",
+        "rk_\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9_abc",
+        "rk_abcdef12_" + "a" * 300,
+    ],
+    ids=["nul prefix", "nul secret", "control secret", "upper-case prefix", "latin-1", "huge"],
+)
+@pytest.mark.parametrize("where", ["bearer", "x-api-key", "query"])
+def test_a_key_with_odd_characters_is_a_malformed_401_not_a_500(db, raw_key, where):
+    client = APIClient(raise_request_exception=False)
+    if where == "bearer":
+        response = client.get(URL, HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    elif where == "x-api-key":
+        response = client.get(URL, HTTP_X_API_KEY=raw_key)
+    else:
+        response = client.get(URL, {"api_key": raw_key})
+    assert_unauthorized(response, "authentication_failed")
+    assert response.json()["error"] == "Malformed API key."

@@ -5,6 +5,7 @@ import uuid
 import pytest
 
 from blocklist.models import BlocklistEntry
+from tests.campaigns.factories import CampaignFactory
 
 URL = "/api/v1/blocklist"
 
@@ -102,3 +103,87 @@ def test_an_unexpected_failure_is_a_500_envelope_without_internals(api, monkeypa
     body = assert_error(response, 500, "internal_error")
     assert "secret internals" not in response.content.decode()
     assert body["details"] == {}
+
+
+# --- Deep JSON: refused before the parser recurses ------------------------------------------------
+
+DEEP = 100_000
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * DEEP + "]" * DEEP,
+        '{"a":' * DEEP + "1" + "}" * DEEP,
+        "[" * DEEP,
+        '{"email": ' + '[{"x":' * (DEEP // 2) + "1" + "}]" * (DEEP // 2) + "}",
+        "[" * 33 + "]" * 33,
+        "[" * 50_000 + "]" * 10,
+    ],
+    ids=["arrays", "objects", "unclosed", "inside a field", "just past the limit", "unbalanced"],
+)
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_json_nested_too_deep_is_400_malformed_json(api, alice, body, method):
+    campaign = CampaignFactory(workspace=alice.workspace, name="Before")
+    url = URL if method == "post" else f"/api/v1/campaigns/{campaign.pk}"
+
+    response = api.generic(method.upper(), url, body, content_type="application/json")
+
+    error = assert_error(response, 400, "malformed_json")
+    assert "nested deeper than 32 levels" in error["error"]
+    assert not BlocklistEntry.objects.exists()
+    campaign.refresh_from_db()
+    assert campaign.name == "Before"
+
+
+def test_json_nested_to_the_limit_still_parses(api):
+    nested = "[" * 31 + '"a@b.com"' + "]" * 31
+    response = api.generic(
+        "POST", URL, '{"email": ' + nested + "}", content_type="application/json"
+    )
+    body = assert_error(response, 422, "validation_error")  # parsed: the serializer answers
+    assert "email" in body["details"]
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(api):
+    response = api.post(URL, {"emails": ["[" * 200 + "@x.com", '{\\"' * 100]}, format="json")
+    assert response.status_code == 200
+    assert response.json()["data"]["invalid"] == 2
+
+
+def test_malformed_shallow_json_keeps_the_parsers_own_message(api):
+    response = api.generic("POST", URL, '{"email": [1, 2}', content_type="application/json")
+    body = assert_error(response, 400, "malformed_json")
+    assert "nested" not in body["error"]
+
+
+# --- Unsafe methods on unknown paths, from a browser holding an admin session ------------------
+
+
+@pytest.fixture
+def admin_browser_api(api, django_user_model):
+    """Alice's key, sent from a browser where an admin is logged in: CSRF would apply to any
+    view that is not exempt."""
+    from rest_framework.test import APIClient
+
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(django_user_model.objects.create_superuser("root", "r@x.test", "pw"))
+    client.credentials(**api._credentials)
+    return client
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/campaigns/not-a-uuid",
+        "/api/v1/no-such-thing",
+        f"{URL}/42",
+        "/api/v1/campaigns/00000000-0000-0000-0000-000000000000/no-such-action",
+    ],
+)
+def test_unsafe_methods_on_unknown_paths_are_the_envelopes_404_not_the_csrf_page(
+    admin_browser_api, method, path
+):
+    response = getattr(admin_browser_api, method)(path, {"name": "x"}, format="json")
+    assert_error(response, 404, "not_found")

@@ -62,6 +62,14 @@ def test_a_malformed_encryption_key_is_refused_by_position():
     [
         ("REACHKIT_DEBUG", "maybe"),
         ("REACHKIT_THROTTLE_RATE", "lots"),
+        ("REACHKIT_ANON_THROTTLE_RATE", "60"),
+        ("REACHKIT_UNSUBSCRIBE_RATE", "60/fortnight"),
+        ("REACHKIT_LOGIN_FAILURE_RATE", "5/0min"),
+        ("REACHKIT_TRUSTED_PROXY_COUNT", "-1"),
+        ("REACHKIT_DB_CONN_MAX_AGE", "forever"),
+        ("REACHKIT_HTTPS", "maybe"),
+        ("REACHKIT_HSTS_SECONDS", "a year"),
+        ("REACHKIT_SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto: https"),
         ("REACHKIT_SEND_GAP_SECONDS", "420,180"),
         ("REACHKIT_DNS_TIMEOUT_SECONDS", "soon"),
         ("REACHKIT_PUBLIC_URL", "reach.example.com"),
@@ -117,3 +125,45 @@ def test_throttling_counts_in_redis_when_the_broker_is_redis():
         probe="from django.conf import settings; print(settings.CACHES['default']['BACKEND'])",
     )
     assert result.stdout.strip() == "django.core.cache.backends.redis.RedisCache", result.stderr
+
+
+DEPLOY_PROBE = (
+    "import django; from django.conf import settings; django.setup(); "
+    "print(settings.SECURE_SSL_REDIRECT, settings.SESSION_COOKIE_SECURE, "
+    "settings.CSRF_COOKIE_SECURE, settings.SECURE_HSTS_SECONDS, "
+    "settings.SECURE_PROXY_SSL_HEADER, settings.SECRET_KEY_FALLBACKS, sep='|')"
+)
+
+
+def test_by_default_http_works_as_make_run_serves_it():
+    result = run_settings(
+        DEPLOY_PROBE, REACHKIT_SECRET_KEY="s" * 50, REACHKIT_ENCRYPTION_KEYS=GOOD_KEY
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False|False|False|0|None|[]"
+
+
+def test_https_turns_on_redirects_secure_cookies_and_hsts():
+    result = run_settings(
+        DEPLOY_PROBE,
+        REACHKIT_SECRET_KEY="s" * 50,
+        REACHKIT_ENCRYPTION_KEYS=GOOD_KEY,
+        REACHKIT_PUBLIC_URL="https://reach.example.com",
+        REACHKIT_HTTPS="1",
+        REACHKIT_SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto",
+        REACHKIT_SECRET_KEY_FALLBACKS="old-key-1, old-key-2",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "True|True|True|31536000|('HTTP_X_FORWARDED_PROTO', 'https')|['old-key-1', 'old-key-2']"
+    )
+
+
+def test_https_with_an_http_public_url_is_refused():
+    result = run_settings(
+        REACHKIT_SECRET_KEY="s" * 50, REACHKIT_ENCRYPTION_KEYS=GOOD_KEY, REACHKIT_HTTPS="1"
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip() == (
+        "reachkit: REACHKIT_HTTPS is on: REACHKIT_PUBLIC_URL must start with https://"
+    )

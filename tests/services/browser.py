@@ -40,6 +40,8 @@ def browser() -> Iterator[webdriver.Chrome]:
         )
     options = Options()
     options.binary_location = chromium
+    # Console messages (CSP violations among them) readable with `browser.get_log("browser")`.
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
     with tempfile.TemporaryDirectory() as profile:
@@ -50,3 +52,12 @@ def browser() -> Iterator[webdriver.Chrome]:
             yield driver
         finally:
             driver.quit()
+
+
+def csp_violations(driver: webdriver.Chrome) -> list[str]:
+    """What the console said about Content-Security-Policy violations since the last call."""
+    return [
+        entry["message"]
+        for entry in driver.get_log("browser")
+        if "Content Security Policy" in entry["message"]
+    ]

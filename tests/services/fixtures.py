@@ -11,6 +11,9 @@
   Reachkit trusting the test CA (`tests/services/mailbox.py`); needs the database.
 - `blackhole`, `silent_server`: a loopback port whose connects time out, and a server that
   accepts and then never speaks (`tests/services/blackhole.py`).
+- `redis_cache`: Django's cache switched to the Redis at `TEST_REDIS_URL` (rate-limit
+  counters as production keeps them), this test's keys deleted before and after; skips
+  (fails under CI) without Redis.
 """
 
 import os
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from tests.services.blackhole import BlackholePort, SilentServer
 from tests.services.dovecot import INSTALL_HINT, Dovecot, dovecot_binary
@@ -102,3 +106,35 @@ def mailbox(
     return Mailbox(
         email=email, password=password, dovecot=dovecot, make_smtp_server=smtp_server_factory
     )
+
+
+# A database number of its own, and a prefix per xdist worker: other test runs and a broker
+# on the same Redis keep their keys.
+TEST_REDIS_URL = os.environ.get("REACHKIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+@pytest.fixture
+def redis_cache(settings: Any, worker_id: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        client.close()
+        service_missing(f"Redis at {TEST_REDIS_URL} is not reachable ({error})")
+    prefix = f"reachkit-tests-{worker_id}"
+
+    def delete_ours() -> None:
+        for key in client.scan_iter(match=f"{prefix}:*"):
+            client.delete(key)
+
+    delete_ours()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": TEST_REDIS_URL,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    yield client
+    delete_ours()
+    client.close()
