@@ -305,7 +305,16 @@ def _schema_strings(schema: dict[str, Any]) -> set[tuple[tuple[str, str], str]]:
     return found
 
 
+BULK = ("POST", "/api/v1/campaigns/{campaign_id}/leads/bulk")
+
+
 def test_the_cases_cover_every_string_of_every_request_body_in_the_schema(db):
     schema = Client().get("/api/v1/schema/").json()
     covered = {(operation, spelled(path)) for operation, _, path in CASES}
-    assert _schema_strings(schema) == covered
+    # A bulk call's leads are documented without types (each is checked alone and a bad one
+    # is an error in the answer, not a 422): their fields are read off the descriptions.
+    bulk_lead = schema["components"]["schemas"]["LeadBulkRequest"]["properties"]["leads"]
+    documented = {f"leads.[].{name}" for name in bulk_lead["items"]["properties"]}
+    in_leads = {case for case in covered if case[0] == BULK and case[1].startswith("leads.")}
+    assert {path.split(".<key>")[0].split(".*")[0] for _, path in in_leads} == documented
+    assert _schema_strings(schema) == covered - in_leads
