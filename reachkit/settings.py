@@ -22,6 +22,7 @@ from reachkit.env import (
     env_required,
     env_str,
 )
+from reachkit.netguard import parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -103,6 +104,13 @@ if INBOX_CONNECT_TIMEOUT_SECONDS < 1:
 INBOX_TLS_CA_FILE = env_str("REACHKIT_INBOX_TLS_CA_FILE", "").strip()
 if INBOX_TLS_CA_FILE and not Path(INBOX_TLS_CA_FILE).is_file():
     raise SettingsError(f"REACHKIT_INBOX_TLS_CA_FILE is not a file: {INBOX_TLS_CA_FILE!r}")
+# Inbox hosts must resolve to public addresses (reachkit/netguard.py): these CIDRs are let
+# through although private or loopback, for a self-hoster's own mail server.
+INBOX_ALLOWED_NETWORKS = env_list("REACHKIT_INBOX_ALLOWED_NETWORKS", [])
+try:
+    parse_networks(INBOX_ALLOWED_NETWORKS)
+except ValueError as _error:
+    raise SettingsError(f"REACHKIT_INBOX_ALLOWED_NETWORKS: {_error}") from None
 
 THROTTLE_RATE = env_str("REACHKIT_THROTTLE_RATE", "600/min")
 if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", THROTTLE_RATE):
