@@ -42,6 +42,10 @@ run: export MAILSINK_PORT := $(MAILSINK_PORT)
 # real mailboxes). Sending from your own inboxes with make run? Set it back:
 # REACHKIT_SEND_GAP_SECONDS=180,420 make run
 run: export REACHKIT_SEND_GAP_SECONDS ?= 20,40
+# Inbox hosts may not resolve to private or loopback addresses, except in these networks:
+# the demo inbox sends to the mail sink on 127.0.0.1. Add your own mail server's network, or
+# set it to nothing to try the production default.
+run: export REACHKIT_INBOX_ALLOWED_NETWORKS ?= 127.0.0.0/8
 # Each process's lines show as they happen, not when a pipe's buffer fills.
 run: export PYTHONUNBUFFERED := 1
 run: $(VENV)/.installed-run

@@ -271,21 +271,25 @@ def inbox_mark_error(*, inbox: Inbox, error: str) -> None:
 
 
 def _run_checks(inbox: Inbox) -> CheckOutcome:
+    """SMTP then IMAP, both within one deadline (INBOX_CHECK_DEADLINE_SECONDS)."""
     timeout = float(settings.INBOX_CONNECT_TIMEOUT_SECONDS)
     errors: list[str] = []
     folders = connection.ImapFolders(sent="", junk="")
-    try:
-        connection.check_smtp(inbox.smtp_settings(), timeout=timeout)
-    except ConnectionCheckFailed as failure:
-        errors.append(failure.message)
-    except Exception as error:  # a bug must not leave the inbox in "validating"
-        errors.append(_unexpected("SMTP", error))
-    try:
-        folders = connection.check_imap(inbox.imap_settings(), timeout=timeout)
-    except ConnectionCheckFailed as failure:
-        errors.append(failure.message)
-    except Exception as error:
-        errors.append(_unexpected("IMAP", error))
+    with connection.Deadline(float(settings.INBOX_CHECK_DEADLINE_SECONDS)) as deadline:
+        try:
+            connection.check_smtp(inbox.smtp_settings(), timeout=timeout, deadline=deadline)
+        except ConnectionCheckFailed as failure:
+            errors.append(failure.message)
+        except Exception as error:  # a bug must not leave the inbox in "validating"
+            errors.append(_unexpected("SMTP", error))
+        try:
+            folders = connection.check_imap(
+                inbox.imap_settings(), timeout=timeout, deadline=deadline
+            )
+        except ConnectionCheckFailed as failure:
+            errors.append(failure.message)
+        except Exception as error:
+            errors.append(_unexpected("IMAP", error))
     if errors:
         return CheckOutcome(connected=False, error="; ".join(errors))
     return CheckOutcome(connected=True, sent_folder=folders.sent, junk_folder=folders.junk)

@@ -11,6 +11,8 @@
   Reachkit trusting the test CA (`tests/services/mailbox.py`); needs the database.
 - `blackhole`, `silent_server`: a loopback port whose connects time out, and a server that
   accepts and then never speaks (`tests/services/blackhole.py`).
+- `banner_server_factory`, `drip_server_factory`: `make(...)` starts another service's
+  banner, or a server that answers a byte at a time (`tests/services/rogue.py`).
 """
 
 import os
@@ -24,6 +26,7 @@ from tests.services.blackhole import BlackholePort, SilentServer
 from tests.services.dovecot import INSTALL_HINT, Dovecot, dovecot_binary
 from tests.services.mailbox import Mailbox
 from tests.services.require import service_missing
+from tests.services.rogue import BannerServer, DripServer
 from tests.services.smtp_server import SmtpServer
 from tests.services.tls import TlsFiles, make_certificates
 
@@ -89,6 +92,32 @@ def silent_server() -> Iterator[SilentServer]:
     server = SilentServer()
     yield server
     server.close()
+
+
+@pytest.fixture
+def banner_server_factory() -> Iterator[Callable[[bytes], BannerServer]]:
+    started: list[BannerServer] = []
+
+    def make(banner: bytes) -> BannerServer:
+        started.append(BannerServer(banner))
+        return started[-1]
+
+    yield make
+    for server in started:
+        server.close()
+
+
+@pytest.fixture
+def drip_server_factory() -> Iterator[Callable[..., DripServer]]:
+    started: list[DripServer] = []
+
+    def make(**options: Any) -> DripServer:
+        started.append(DripServer(**options))
+        return started[-1]
+
+    yield make
+    for server in started:
+        server.close()
 
 
 @pytest.fixture
