@@ -11,7 +11,7 @@ export PATH := $(BIN):$(PATH)
 .PHONY: help run test lint fmt bench install install-dev
 
 help:
-	@echo "make run    start web, worker, beat and a mail sink on SQLite + a file broker (http://127.0.0.1:$(PORT))"
+	@echo "make run    start web, workers, beat and a mail sink on SQLite + a file broker (http://127.0.0.1:$(PORT))"
 	@echo "make test   run the whole suite (DATABASE_URL / CELERY_BROKER_URL pick real services)"
 	@echo "make lint   ruff, formatting, mypy and the migrations check"
 	@echo "make fmt    format and auto-fix"

@@ -236,6 +236,15 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
+# Two queues, each with its own workers: `celery` (sending, scheduling, everything else) and
+# `connections` (logins to tenants' mail servers, whose hosts a tenant picks), so slow or
+# dead servers hold up only other connection checks, never sending. A worker consumes only
+# the queues it is given with -Q (see the Procfile and the README's production processes).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CONNECTIONS_QUEUE = "connections"
+CELERY_TASK_ROUTES = {
+    "inboxes.check_connection": {"queue": CONNECTIONS_QUEUE},
+}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -297,14 +297,34 @@ def test_the_check_derives_the_provider_again(mailbox, dns_zone):
 # --- asking for a new check ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status", ["connected", "error", "pending"])
-def test_a_new_check_is_queued_unless_one_is_running(
+@pytest.mark.parametrize("status", ["connected", "error"])
+def test_a_new_check_is_queued_unless_one_is_pending_or_running(
     db, status, django_capture_on_commit_callbacks
 ):
     inbox = InboxFactory(connection_status=status)
     with django_capture_on_commit_callbacks() as callbacks:
         services.inbox_request_check(inbox=inbox)
     assert inbox.connection_status == "pending"
+    assert len(callbacks) == 1
+
+
+def test_no_second_check_is_queued_while_one_is_pending(db, django_capture_on_commit_callbacks):
+    inbox = InboxFactory(connection_status="connected")
+    with django_capture_on_commit_callbacks() as callbacks:
+        for _ in range(5):
+            services.inbox_request_check(inbox=inbox)
+    assert inbox.connection_status == "pending"
+    assert len(callbacks) == 1
+
+
+def test_a_check_whose_message_was_lost_can_be_queued_again(db, django_capture_on_commit_callbacks):
+    inbox = InboxFactory(connection_status="pending")
+    long_ago = timezone.now() - services.STALE_CHECK - timedelta(seconds=1)
+    Inbox.objects.filter(pk=inbox.pk).update(updated_at=long_ago)
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.inbox_request_check(inbox=inbox)
+    assert inbox.connection_status == "pending"
+    assert inbox.updated_at > long_ago
     assert len(callbacks) == 1
 
 
