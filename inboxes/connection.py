@@ -233,8 +233,14 @@ class _Route:
 def _route(protocol: str, server: ServerSettings, timeout: float, deadline: Deadline) -> _Route:
     """Resolve the host and check its addresses; raises ConnectionCheckFailed."""
     failed = f"{protocol} connection failed"
+    if deadline.passed:
+        raise ConnectionCheckFailed(
+            f"{failed}: not tried, no time was left of {deadline.seconds:g} s in all"
+        )
     try:
-        addresses = netguard.resolve_allowed(server.host, allowed=settings.INBOX_ALLOWED_NETWORKS)
+        addresses = netguard.resolve_allowed(
+            server.host, allowed=settings.INBOX_ALLOWED_NETWORKS, lifetime=deadline.remaining()
+        )
     except netguard.AddressRefused as refused:
         logger.warning(
             "inbox host refused",
@@ -250,6 +256,11 @@ def _route(protocol: str, server: ServerSettings, timeout: float, deadline: Dead
     except netguard.HostNotFound:
         raise ConnectionCheckFailed(f"{failed}: the host {server.host} was not found") from None
     except netguard.LookupFailed:
+        if deadline.passed:
+            raise ConnectionCheckFailed(
+                f"{failed}: the host {server.host} could not be looked up within "
+                f"{deadline.seconds:g} s in all"
+            ) from None
         raise ConnectionCheckFailed(
             f"{failed}: the host {server.host} could not be looked up (DNS did not answer); "
             "try again"

@@ -18,8 +18,10 @@ metadata service at `169.254.169.254`, a database on `10.0.0.5`. So:
 
 import ipaddress
 import socket
+import time
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from math import inf
 
 import dns.exception
 import dns.name
@@ -160,8 +162,12 @@ def _kind(address: IPAddress) -> str | None:
     return None
 
 
-def resolve(host: str) -> list[IPAddress]:
-    """The host's addresses, IPv4 first; raises HostNotFound or LookupFailed."""
+def resolve(host: str, *, lifetime: float | None = None) -> list[IPAddress]:
+    """The host's addresses, IPv4 first; raises HostNotFound or LookupFailed.
+
+    `lifetime` shortens the DNS servers' time to answer (DNS_TIMEOUT_SECONDS) to fit a
+    caller's deadline; the system's resolver keeps its own.
+    """
     try:
         return [unmapped(ipaddress.ip_address(host))]
     except ValueError:
@@ -170,7 +176,7 @@ def resolve(host: str) -> list[IPAddress]:
     if name == "localhost" or name.endswith(".localhost"):
         return [ipaddress.IPv4Address("127.0.0.1"), ipaddress.IPv6Address("::1")]
     if settings.DNS_SERVERS:
-        addresses = _resolve_with_dns_servers(name)
+        addresses = _resolve_with_dns_servers(name, lifetime)
     else:
         addresses = _resolve_with_system(name)
     unique = list(dict.fromkeys(unmapped(address) for address in addresses))
@@ -179,12 +185,15 @@ def resolve(host: str) -> list[IPAddress]:
     return sorted(unique, key=lambda address: address.version)
 
 
-def _resolve_with_dns_servers(name: str) -> list[IPAddress]:
+def _resolve_with_dns_servers(name: str, lifetime: float | None) -> list[IPAddress]:
     resolver = mx.resolver()
+    end = time.monotonic() + min(resolver.lifetime, lifetime if lifetime is not None else inf)
     found: list[IPAddress] = []
     for record_type in ("A", "AAAA"):
         try:
-            answer = resolver.resolve(name, record_type, search=False)
+            answer = resolver.resolve(
+                name, record_type, search=False, lifetime=max(0.0, end - time.monotonic())
+            )
         except dns.resolver.NXDOMAIN:
             raise HostNotFound(name) from None
         except dns.resolver.NoAnswer:
@@ -214,13 +223,15 @@ def _resolve_with_system(name: str) -> list[IPAddress]:
     return found
 
 
-def resolve_allowed(host: str, *, allowed: Sequence[str] = ()) -> list[IPAddress]:
+def resolve_allowed(
+    host: str, *, allowed: Sequence[str] = (), lifetime: float | None = None
+) -> list[IPAddress]:
     """Resolve `host` and check every address it has: the addresses to connect to.
 
     Raises HostNotFound, LookupFailed, or AddressRefused when any address is refused
     (a name that points at a private address is refused, not filtered).
     """
-    addresses = resolve(host)
+    addresses = resolve(host, lifetime=lifetime)
     for address in addresses:
         reason = refusal(address, allowed=allowed)
         if reason is not None:

@@ -104,9 +104,9 @@ if INBOX_CONNECT_TIMEOUT_SECONDS < 1:
 INBOX_TLS_CA_FILE = env_str("REACHKIT_INBOX_TLS_CA_FILE", "").strip()
 if INBOX_TLS_CA_FILE and not Path(INBOX_TLS_CA_FILE).is_file():
     raise SettingsError(f"REACHKIT_INBOX_TLS_CA_FILE is not a file: {INBOX_TLS_CA_FILE!r}")
-# A whole connection check (SMTP and IMAP, DNS look-ups counted) ends by this deadline, even
-# against a server that answers a byte at a time; the check task's time limits (100 s soft,
-# 120 s hard) exceed its maximum.
+# A whole connection check (SMTP and IMAP, their DNS look-ups included), and any other login
+# (the sender's, reconciliation's), ends by this deadline, even against a server that answers
+# a byte at a time; the check task's time limits (100 s soft, 120 s hard) exceed its maximum.
 INBOX_CHECK_DEADLINE_SECONDS = env_int(
     "REACHKIT_INBOX_CHECK_DEADLINE_SECONDS", 3 * INBOX_CONNECT_TIMEOUT_SECONDS
 )

@@ -203,6 +203,24 @@ def test_a_dead_server_and_then_another_fit_in_one_deadline(db, blackhole, setti
     assert 2.8 < elapsed < 4
 
 
+def test_a_slow_name_server_is_cut_off_at_the_deadline(db, dns_zone, settings):
+    settings.INBOX_CHECK_DEADLINE_SECONDS = 0.5  # shorter than the DNS timeout (1 s here)
+    dns_zone.add_address("mail.slow.test", "127.0.0.1")
+    dns_zone.delay("mail.slow.test", 3)
+    inbox = InboxFactory(smtp_host="mail.slow.test", imap_host="mail.slow.test")
+
+    started = time.monotonic()
+    services.inbox_check_connection(inbox_id=inbox.pk)
+    elapsed = time.monotonic() - started
+
+    inbox.refresh_from_db()
+    assert inbox.connection_error == (
+        "SMTP connection failed: the host mail.slow.test could not be looked up within "
+        "0.5 s in all; IMAP connection failed: not tried, no time was left of 0.5 s in all"
+    )
+    assert elapsed < 0.9
+
+
 @pytest.mark.parametrize(
     ("smtp_greeting", "imap_greeting", "security"),
     [
