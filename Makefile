@@ -11,7 +11,7 @@ export PATH := $(BIN):$(PATH)
 .PHONY: help run test lint fmt bench fuzz install install-dev
 
 help:
-	@echo "make run    start web, worker, beat and a mail sink on SQLite + a file broker (http://127.0.0.1:$(PORT))"
+	@echo "make run    start web, workers, beat and a mail sink on SQLite + a file broker (http://127.0.0.1:$(PORT))"
 	@echo "make test   run the whole suite (DATABASE_URL / CELERY_BROKER_URL pick real services)"
 	@echo "make lint   ruff, formatting, mypy and the migrations check"
 	@echo "make fmt    format and auto-fix"
@@ -43,6 +43,10 @@ run: export MAILSINK_PORT := $(MAILSINK_PORT)
 # real mailboxes). Sending from your own inboxes with make run? Set it back:
 # REACHKIT_SEND_GAP_SECONDS=180,420 make run
 run: export REACHKIT_SEND_GAP_SECONDS ?= 20,40
+# Inbox hosts may not resolve to private or loopback addresses, except in these networks:
+# the demo inbox sends to the mail sink on 127.0.0.1. Add your own mail server's network, or
+# set it to nothing to try the production default.
+run: export REACHKIT_INBOX_ALLOWED_NETWORKS ?= 127.0.0.0/8
 # Each process's lines show as they happen, not when a pipe's buffer fills.
 run: export PYTHONUNBUFFERED := 1
 run: $(VENV)/.installed-run

@@ -189,7 +189,10 @@ class InboxAdmin(WorkspaceScopedAdmin):
         obj.email = obj.email.strip().lower()
         obj.domain = email_domain(obj.email)
         super().save_model(request, obj, form, change)
-        if not change or set(form.changed_data) & set(CONNECTION_FIELDS):
+        if not change:
+            services.inbox_queue_first_check(inbox=obj)
+        elif set(form.changed_data) & set(CONNECTION_FIELDS):
+            # A check already pending reads the new settings when it runs.
             services.inbox_request_check(inbox=obj)
 
     @admin.action(description="Test the connection of the selected inboxes")

@@ -6,23 +6,41 @@ and Junk folders by their special-use flags (RFC 6154), falling back to the usua
 
 Both either return or raise `ConnectionCheckFailed`, whose message is written for a
 person ("IMAP login failed: authentication failed") and never holds a traceback or the
-password. Every connect and every read gives up after `timeout` seconds, so a dead host
-costs a bounded wait, never a hung worker. Certificates are verified against the system's
-trust store plus `settings.INBOX_TLS_CA_FILE`.
+password. Every connect and every read gives up after `timeout` seconds, and a whole
+login (or a whole check, under one `Deadline`) after `INBOX_CHECK_DEADLINE_SECONDS`, so a
+dead or dripping host costs a bounded wait, never a hung worker. Certificates are
+verified against the system's trust store plus `settings.INBOX_TLS_CA_FILE`.
+
+The host is a tenant's choice, so every login, the sender's and reconciliation's too:
+
+- resolves it once and connects only to addresses `reachkit.netguard` allows (public ones,
+  and `INBOX_ALLOWED_NETWORKS`), keeping the name for TLS (SNI and the certificate);
+- quotes the server's words only once it has greeted as the protocol's server (SMTP
+  `220`, IMAP `* OK`/`* PREAUTH`): whatever else listens on a port is never read back.
 """
 
 import base64
 import contextlib
+import imaplib
+import ipaddress
+import logging
 import smtplib
 import socket
 import ssl
+import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any
 
 from django.conf import settings
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
+
+from reachkit import netguard
+
+logger = logging.getLogger("reachkit.inboxes")
 
 SSL = "ssl"
 STARTTLS = "starttls"
@@ -68,30 +86,228 @@ class ConnectionCheckFailed(Exception):
         super().__init__(message)
 
 
-def tls_context() -> ssl.SSLContext:
+class Deadline:
+    """The moment a whole exchange with mail servers ends, whatever the servers do.
+
+    Per-read timeouts alone never end a server that sends one byte just before each
+    would expire. Sockets opened under a deadline are watched: when it passes, a timer
+    shuts them down, which ends any read or handshake in progress. Use it as a context
+    manager (the connection check runs SMTP and IMAP under one), or `cancel()` it.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._end = time.monotonic() + seconds
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._timer: threading.Timer | None = None
+        self._cancelled = False
+        # Set once the timer has shut the sockets down: whatever fails after that failed
+        # because of it.
+        self.expired = False
+
+    def __enter__(self) -> "Deadline":
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.cancel()
+
+    @property
+    def passed(self) -> bool:
+        return self.expired or time.monotonic() >= self._end
+
+    def remaining(self) -> float:
+        return max(0.0, self._end - time.monotonic())
+
+    def watch(self, sock: socket.socket) -> None:
+        """Shut `sock` down when the deadline passes (at once if it has)."""
+        with self._lock:
+            if self._cancelled:
+                return
+            if self.expired:
+                with contextlib.suppress(OSError):
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
+                return
+            self._sockets.append(sock)
+            if self._timer is None:
+                self._timer = threading.Timer(self.remaining(), self._expire)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            self._sockets.clear()
+            if self._timer is not None:
+                self._timer.cancel()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                # The plain socket's shutdown, also for a TLS socket: it acts on the
+                # connection under the TLS layer, which the reading thread holds.
+                with contextlib.suppress(OSError):
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            self._sockets.clear()
+
+
+class _WatchedTlsContext(ssl.SSLContext):
+    """A TLS context whose sockets are watched by a deadline from before their handshake."""
+
+    deadline: Deadline | None = None
+
+    def wrap_socket(  # type: ignore[override]
+        self,
+        sock: socket.socket,
+        server_side: bool = False,
+        do_handshake_on_connect: bool = True,
+        suppress_ragged_eofs: bool = True,
+        server_hostname: str | bytes | None = None,
+        session: ssl.SSLSession | None = None,
+    ) -> ssl.SSLSocket:
+        wrapped = super().wrap_socket(
+            sock,
+            server_side=server_side,
+            do_handshake_on_connect=False,
+            suppress_ragged_eofs=suppress_ragged_eofs,
+            server_hostname=server_hostname,
+            session=session,
+        )
+        if self.deadline is not None:
+            self.deadline.watch(wrapped)
+        if do_handshake_on_connect:
+            wrapped.do_handshake()
+        return wrapped
+
+
+def tls_context(deadline: Deadline | None = None) -> ssl.SSLContext:
     """Certificate and host name verification, with the extra CAs of INBOX_TLS_CA_FILE."""
-    context = ssl.create_default_context()
+    context = _WatchedTlsContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies certificate and name
+    context.load_default_certs(ssl.Purpose.SERVER_AUTH)
     if settings.INBOX_TLS_CA_FILE:
         context.load_verify_locations(cafile=settings.INBOX_TLS_CA_FILE)
+    context.deadline = deadline
     return context
+
+
+@dataclass
+class _Route:
+    """One login's way to its server: the addresses netguard checked, its time limits, and
+    whether the server has greeted as the protocol's server should (until then, nothing it
+    says is quoted)."""
+
+    server: ServerSettings
+    addresses: list[netguard.IPAddress]
+    timeout: float
+    deadline: Deadline
+    greeted: bool = False
+
+    def open(self) -> socket.socket:
+        """A socket connected to the first checked address that answers."""
+        error: OSError = TimeoutError("the deadline passed")
+        for address in self.addresses:
+            wait = min(self.timeout, self.deadline.remaining())
+            if wait <= 0:
+                break
+            family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                sock.settimeout(wait)
+                self.deadline.watch(sock)
+                sock.connect((str(address), self.server.port))
+            except OSError as failure:
+                sock.close()
+                error = failure
+                continue
+            sock.settimeout(self.timeout)
+            return sock
+        raise error
+
+
+def _route(protocol: str, server: ServerSettings, timeout: float, deadline: Deadline) -> _Route:
+    """Resolve the host and check its addresses; raises ConnectionCheckFailed."""
+    failed = f"{protocol} connection failed"
+    if deadline.passed:
+        raise ConnectionCheckFailed(
+            f"{failed}: not tried, no time was left of {deadline.seconds:g} s in all"
+        )
+    try:
+        addresses = netguard.resolve_allowed(
+            server.host, allowed=settings.INBOX_ALLOWED_NETWORKS, lifetime=deadline.remaining()
+        )
+    except netguard.AddressRefused as refused:
+        logger.warning(
+            "inbox host refused",
+            extra={"host": server.host, "address": str(refused.address), "reason": refused.reason},
+        )
+        # Neither the address nor its kind is shown: a tenant must not map names of the
+        # server's network to addresses through this message.
+        verb = "is" if _is_ip_literal(server.host) else "resolves to"
+        raise ConnectionCheckFailed(
+            f"{failed}: {server.host} {verb} a private or reserved address, which inbox "
+            "servers may not use (allowed only through REACHKIT_INBOX_ALLOWED_NETWORKS)"
+        ) from None
+    except netguard.HostNotFound:
+        raise ConnectionCheckFailed(f"{failed}: the host {server.host} was not found") from None
+    except netguard.LookupFailed:
+        if deadline.passed:
+            raise ConnectionCheckFailed(
+                f"{failed}: the host {server.host} could not be looked up within "
+                f"{deadline.seconds:g} s in all"
+            ) from None
+        raise ConnectionCheckFailed(
+            f"{failed}: the host {server.host} could not be looked up (DNS did not answer); "
+            "try again"
+        ) from None
+    if deadline.passed:
+        raise ConnectionCheckFailed(
+            f"{failed}: not tried, no time was left of {deadline.seconds:g} s in all"
+        )
+    return _Route(server=server, addresses=addresses, timeout=timeout, deadline=deadline)
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _login_deadline(deadline: Deadline | None) -> Iterator[Deadline]:
+    """The caller's deadline, or one for this login alone (ended once logged in)."""
+    if deadline is not None:
+        yield deadline
+        return
+    with Deadline(float(settings.INBOX_CHECK_DEADLINE_SECONDS)) as own:
+        yield own
 
 
 # --- SMTP ---------------------------------------------------------------------------------
 
 
-def check_smtp(server: ServerSettings, *, timeout: float) -> None:
+def check_smtp(server: ServerSettings, *, timeout: float, deadline: Deadline | None = None) -> None:
     """EHLO, STARTTLS or implicit TLS as configured, AUTH; raises ConnectionCheckFailed."""
-    with smtp_session(server, timeout=timeout):
+    with smtp_session(server, timeout=timeout, deadline=deadline):
         pass
 
 
 @contextlib.contextmanager
-def smtp_session(server: ServerSettings, *, timeout: float) -> Iterator[smtplib.SMTP]:
+def smtp_session(
+    server: ServerSettings, *, timeout: float, deadline: Deadline | None = None
+) -> Iterator[smtplib.SMTP]:
     """A logged-in SMTP client for the body of the `with`, closed (QUIT) afterwards.
 
     Logging in raises ConnectionCheckFailed; what the body raises passes through as is.
     """
-    client = smtp_login(server, timeout=timeout)
+    client = smtp_login(server, timeout=timeout, deadline=deadline)
     try:
         yield client
     finally:
@@ -100,11 +316,17 @@ def smtp_session(server: ServerSettings, *, timeout: float) -> Iterator[smtplib.
         client.close()
 
 
-def smtp_login(server: ServerSettings, *, timeout: float) -> smtplib.SMTP:
-    """Connect, EHLO, STARTTLS or implicit TLS as configured, AUTH: a logged-in client."""
+def smtp_login(
+    server: ServerSettings, *, timeout: float, deadline: Deadline | None = None
+) -> smtplib.SMTP:
+    """Connect, EHLO, STARTTLS or implicit TLS as configured, AUTH: a logged-in client.
+
+    The login ends by `deadline`, or else within INBOX_CHECK_DEADLINE_SECONDS.
+    """
     opened: list[smtplib.SMTP] = []
     try:
-        return _smtp_login_steps(server, timeout, opened)
+        with _login_deadline(deadline) as limit:
+            return _smtp_login_steps(server, timeout, limit, opened)
     except BaseException:
         # After a failure, hang up without QUIT: a stalled server would cost another timeout.
         for client in opened:
@@ -112,19 +334,44 @@ def smtp_login(server: ServerSettings, *, timeout: float) -> smtplib.SMTP:
         raise
 
 
+class _GuardedSMTP(smtplib.SMTP):
+    """smtplib's client, connected to the route's checked addresses, never to a new look-up
+    of the name; STARTTLS still verifies the name (smtplib uses `_host`)."""
+
+    def __init__(self, route: _Route) -> None:
+        self._route = route
+        super().__init__(timeout=route.timeout)
+        self._host = route.server.host
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return self._route.open()
+
+
+class _GuardedSMTP_SSL(smtplib.SMTP_SSL, _GuardedSMTP):
+    """Implicit TLS: SMTP_SSL wraps the socket `_GuardedSMTP` opens, verifying the name."""
+
+    def __init__(self, route: _Route, context: ssl.SSLContext) -> None:
+        self._route = route
+        smtplib.SMTP_SSL.__init__(self, timeout=route.timeout, context=context)
+        self._host = route.server.host
+
+
 def _smtp_login_steps(
-    server: ServerSettings, timeout: float, opened: list[smtplib.SMTP]
+    server: ServerSettings, timeout: float, deadline: Deadline, opened: list[smtplib.SMTP]
 ) -> smtplib.SMTP:
+    route = _route("SMTP", server, timeout, deadline)
     client: smtplib.SMTP
     stage = "connection"
     try:
         if server.security == SSL:
-            client = smtplib.SMTP_SSL(
-                server.host, server.port, timeout=timeout, context=tls_context()
-            )
+            client = _GuardedSMTP_SSL(route, context=tls_context(deadline))
         else:
-            client = smtplib.SMTP(server.host, server.port, timeout=timeout)
+            client = _GuardedSMTP(route)
         opened.append(client)
+        code, _ = client.connect(server.host, server.port)
+        if code != 220:
+            raise _NotGreeted
+        route.greeted = True
         client.ehlo()
         if server.security == STARTTLS:
             stage = "STARTTLS"
@@ -133,7 +380,7 @@ def _smtp_login_steps(
                     "SMTP STARTTLS failed: the server does not offer STARTTLS "
                     "(try security ssl, or none)"
                 )
-            client.starttls(context=tls_context())
+            client.starttls(context=tls_context(deadline))
             client.ehlo()
         stage = "login"
         if not client.has_extn("auth"):
@@ -143,36 +390,51 @@ def _smtp_login_steps(
             )
         _smtp_login(client, server.username, server.password)
         return client
-    except ConnectionCheckFailed:
-        raise
-    except smtplib.SMTPAuthenticationError as error:
-        raise ConnectionCheckFailed(
+    except Exception as error:
+        failure = _smtp_failure(error, stage, route)
+        if failure is None:
+            raise
+        raise failure from None
+
+
+class _NotGreeted(Exception):
+    """Something answered, but not with the protocol's greeting."""
+
+
+def _smtp_failure(error: Exception, stage: str, route: _Route) -> ConnectionCheckFailed | None:
+    """What went wrong, for a person; None for errors that are not the server's doing."""
+    server, failed = route.server, f"SMTP {stage} failed"
+    if _cut_off(error, route.deadline):
+        return ConnectionCheckFailed(f"{failed}: {_out_of_time(server, route.deadline)}")
+    if isinstance(error, ConnectionCheckFailed):
+        return error
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        # smtplib reports a read that timed out as a disconnection.
+        if isinstance(error.__context__, OSError):
+            problem = _network_problem(error.__context__, server, route.timeout)
+            return ConnectionCheckFailed(f"{failed}: {problem}")
+        return ConnectionCheckFailed(
+            f"{failed}: {server.host}:{server.port} closed the connection"
+            + _wrong_port_hint(server)
+        )
+    if not route.greeted and isinstance(error, (_NotGreeted, smtplib.SMTPException, UnicodeError)):
+        return ConnectionCheckFailed(f"{failed}: {_not_greeted(server, 'an SMTP')}")
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        return ConnectionCheckFailed(
             "SMTP login failed: authentication failed"
             + _quoted(error.smtp_code, error.smtp_error, server.password),
             authentication=True,
-        ) from None
-    except smtplib.SMTPServerDisconnected as error:
-        # smtplib reports a read that timed out as a disconnection.
-        if isinstance(error.__context__, OSError):
-            problem = _network_problem(error.__context__, server, timeout)
-            raise ConnectionCheckFailed(f"SMTP {stage} failed: {problem}") from None
-        raise ConnectionCheckFailed(
-            f"SMTP {stage} failed: {server.host}:{server.port} closed the connection"
-            + _wrong_port_hint(server)
-        ) from None
-    except smtplib.SMTPResponseException as error:
-        raise ConnectionCheckFailed(
-            f"SMTP {stage} failed: the server answered"
+        )
+    if isinstance(error, smtplib.SMTPResponseException):
+        return ConnectionCheckFailed(
+            f"{failed}: the server answered"
             + _quoted(error.smtp_code, error.smtp_error, server.password)
-        ) from None
-    except smtplib.SMTPException as error:
-        raise ConnectionCheckFailed(
-            f"SMTP {stage} failed: {_clean(str(error), server.password)}"
-        ) from None
-    except (OSError, UnicodeError) as error:
-        raise ConnectionCheckFailed(
-            f"SMTP {stage} failed: {_network_problem(error, server, timeout)}"
-        ) from None
+        )
+    if isinstance(error, smtplib.SMTPException):
+        return ConnectionCheckFailed(f"{failed}: {_clean(str(error), server.password)}")
+    if isinstance(error, (OSError, UnicodeError)):
+        return ConnectionCheckFailed(f"{failed}: {_network_problem(error, server, route.timeout)}")
+    return None
 
 
 def _smtp_login(client: smtplib.SMTP, username: str, password: str) -> None:
@@ -195,23 +457,31 @@ def _smtp_login(client: smtplib.SMTP, username: str, password: str) -> None:
 # --- IMAP ---------------------------------------------------------------------------------
 
 
-def check_imap(server: ServerSettings, *, timeout: float) -> ImapFolders:
+def check_imap(
+    server: ServerSettings, *, timeout: float, deadline: Deadline | None = None
+) -> ImapFolders:
     """LOGIN, SELECT INBOX, find Sent and Junk; raises ConnectionCheckFailed."""
-    with imap_session(server, timeout=timeout) as client:
+    with (
+        _login_deadline(deadline) as limit,
+        imap_session(server, timeout=timeout, deadline=limit) as client,
+    ):
+        assert isinstance(client, _GuardedIMAPClient)
         stage = ["SELECT INBOX"]
-        with _imap_errors(server, timeout, stage):
+        with _imap_errors(client.route, stage):
             client.select_folder("INBOX", readonly=True)
             stage[0] = "folder listing"
             return special_use_folders(client.list_folders())
 
 
 @contextlib.contextmanager
-def imap_session(server: ServerSettings, *, timeout: float) -> Iterator[IMAPClient]:
+def imap_session(
+    server: ServerSettings, *, timeout: float, deadline: Deadline | None = None
+) -> Iterator[IMAPClient]:
     """A logged-in IMAP client for the body of the `with`, logged out afterwards.
 
     Logging in raises ConnectionCheckFailed; what the body raises passes through as is.
     """
-    client = imap_login(server, timeout=timeout)
+    client = imap_login(server, timeout=timeout, deadline=deadline)
     try:
         yield client
     finally:
@@ -221,36 +491,80 @@ def imap_session(server: ServerSettings, *, timeout: float) -> Iterator[IMAPClie
             client.shutdown()
 
 
-def imap_login(server: ServerSettings, *, timeout: float) -> IMAPClient:
-    """Connect, STARTTLS or implicit TLS as configured, LOGIN: a logged-in client."""
+class _GuardedIMAP4(imaplib.IMAP4):
+    """imaplib's client on the route's checked addresses (implicit TLS with `tls`), which
+    notes on the route whether the server greeted with `* OK` or `* PREAUTH`. STARTTLS still
+    verifies the name (imaplib uses `host`)."""
+
+    def __init__(self, route: _Route, tls: ssl.SSLContext | None) -> None:
+        self._route = route
+        self._tls = tls
+        super().__init__(route.server.host, route.server.port, timeout=route.timeout)
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        sock = self._route.open()
+        if self._tls is None:
+            return sock
+        return self._tls.wrap_socket(sock, server_hostname=self.host)
+
+    def _connect(self) -> None:
+        try:
+            super()._connect()  # type: ignore[misc]  # imaplib's, untyped
+        finally:
+            welcome = getattr(self, "welcome", None) or b""
+            self._route.greeted = welcome.upper().startswith((b"* OK", b"* PREAUTH"))
+
+
+class _GuardedIMAPClient(IMAPClient):
+    """IMAPClient over `_GuardedIMAP4` (its hook for making the imaplib connection)."""
+
+    def __init__(self, route: _Route, tls: ssl.SSLContext | None) -> None:
+        self.route = route
+        super().__init__(
+            route.server.host,
+            route.server.port,
+            ssl=tls is not None,
+            ssl_context=tls,
+            timeout=route.timeout,
+        )
+
+    def _create_IMAP4(self) -> imaplib.IMAP4:
+        return _GuardedIMAP4(self.route, self.ssl_context if self.ssl else None)
+
+
+def imap_login(
+    server: ServerSettings, *, timeout: float, deadline: Deadline | None = None
+) -> IMAPClient:
+    """Connect, STARTTLS or implicit TLS as configured, LOGIN: a logged-in client.
+
+    The login ends by `deadline`, or else within INBOX_CHECK_DEADLINE_SECONDS.
+    """
     opened: list[IMAPClient] = []
     stage = ["connection"]
     try:
-        with _imap_errors(server, timeout, stage):
-            client = IMAPClient(
-                server.host,
-                server.port,
-                ssl=server.security == SSL,
-                ssl_context=tls_context() if server.security == SSL else None,
-                timeout=timeout,
-            )
-            opened.append(client)
-            if server.security == STARTTLS:
-                stage[0] = "STARTTLS"
-                if not client.has_capability("STARTTLS"):
-                    raise ConnectionCheckFailed(
-                        "IMAP STARTTLS failed: the server does not offer STARTTLS "
-                        "(try security ssl, or none)"
-                    )
-                client.starttls(tls_context())
-            stage[0] = "login"
-            if server.security == NONE and client.has_capability("LOGINDISABLED"):
-                raise ConnectionCheckFailed(
-                    "IMAP login failed: the server refuses logins without TLS "
-                    "(try security starttls or ssl)"
+        with _login_deadline(deadline) as limit:
+            route = _route("IMAP", server, timeout, limit)
+            with _imap_errors(route, stage):
+                client = _GuardedIMAPClient(
+                    route, tls_context(limit) if server.security == SSL else None
                 )
-            _imap_login(client, server.username, server.password)
-            return client
+                opened.append(client)
+                if server.security == STARTTLS:
+                    stage[0] = "STARTTLS"
+                    if not client.has_capability("STARTTLS"):
+                        raise ConnectionCheckFailed(
+                            "IMAP STARTTLS failed: the server does not offer STARTTLS "
+                            "(try security ssl, or none)"
+                        )
+                    client.starttls(tls_context(limit))
+                stage[0] = "login"
+                if server.security == NONE and client.has_capability("LOGINDISABLED"):
+                    raise ConnectionCheckFailed(
+                        "IMAP login failed: the server refuses logins without TLS "
+                        "(try security starttls or ssl)"
+                    )
+                _imap_login(client, server.username, server.password)
+                return client
     except BaseException:
         # After a failure, hang up without LOGOUT: a stalled server would cost another timeout.
         for opened_client in opened:
@@ -260,29 +574,50 @@ def imap_login(server: ServerSettings, *, timeout: float) -> IMAPClient:
 
 
 @contextlib.contextmanager
-def _imap_errors(server: ServerSettings, timeout: float, stage: list[str]) -> Iterator[None]:
+def _imap_errors(route: _Route, stage: list[str]) -> Iterator[None]:
     """IMAP and network errors as ConnectionCheckFailed, naming the stage (`stage[0]`)."""
+    server, timeout = route.server, route.timeout
     try:
         yield
-    except ConnectionCheckFailed:
-        raise
-    except LoginError:
+    except (ConnectionCheckFailed, IMAPClientError, OSError, UnicodeError) as error:
+        failed = f"IMAP {stage[0]} failed"
+        if _cut_off(error, route.deadline):
+            raise ConnectionCheckFailed(
+                f"{failed}: {_out_of_time(server, route.deadline)}"
+            ) from None
+        if isinstance(error, ConnectionCheckFailed):
+            raise
+        if isinstance(error, (OSError, UnicodeError)):
+            raise ConnectionCheckFailed(
+                f"{failed}: {_network_problem(error, server, timeout)}"
+            ) from None
+        if isinstance(error, IMAPClientAbortError) and _hung_up(error):
+            raise ConnectionCheckFailed(
+                f"{failed}: {server.host}:{server.port} closed the connection"
+                + _wrong_port_hint(server)
+            ) from None
+        if not route.greeted:
+            raise ConnectionCheckFailed(f"{failed}: {_not_greeted(server, 'an IMAP')}") from None
+        if isinstance(error, LoginError):
+            raise ConnectionCheckFailed(
+                "IMAP login failed: authentication failed", authentication=True
+            ) from None
+        if isinstance(error, IMAPClientAbortError):
+            raise ConnectionCheckFailed(
+                f"{failed}: {server.host}:{server.port} closed the connection"
+                + _wrong_port_hint(server)
+            ) from None
         raise ConnectionCheckFailed(
-            "IMAP login failed: authentication failed", authentication=True
+            f"{failed}: the server answered: {_clean(str(error), server.password)}"
         ) from None
-    except IMAPClientAbortError:
-        raise ConnectionCheckFailed(
-            f"IMAP {stage[0]} failed: {server.host}:{server.port} closed the connection"
-            + _wrong_port_hint(server)
-        ) from None
-    except IMAPClientError as error:
-        raise ConnectionCheckFailed(
-            f"IMAP {stage[0]} failed: the server answered: {_clean(str(error), server.password)}"
-        ) from None
-    except (OSError, UnicodeError) as error:
-        raise ConnectionCheckFailed(
-            f"IMAP {stage[0]} failed: {_network_problem(error, server, timeout)}"
-        ) from None
+
+
+def _hung_up(error: IMAPClientAbortError) -> bool:
+    """imaplib's words for a connection that broke (its other aborts quote the server)."""
+    text = str(error)
+    if text.startswith("command: "):
+        text = text.partition(" => ")[2]
+    return text.startswith("socket error: ") and not text.startswith("socket error: unterminated")
 
 
 def _imap_login(client: IMAPClient, username: str, password: str) -> None:
@@ -340,6 +675,26 @@ def _network_problem(error: BaseException, server: ServerSettings, timeout: floa
         return "the server sent something that is not text"
     detail = error.strerror if isinstance(error, OSError) else None
     return f"could not talk to {where} ({detail or type(error).__name__})"
+
+
+def _cut_off(error: Exception, deadline: Deadline) -> bool:
+    """Whether `error` came from the deadline: after the timer cut the sockets, anything
+    (a half-read line taken for an answer too); at the deadline, a timeout."""
+    return deadline.expired or (deadline.passed and isinstance(error, OSError))
+
+
+def _not_greeted(server: ServerSettings, kind: str) -> str:
+    # Whatever answered is not quoted: it may be another service (Redis, NATS, …).
+    return (
+        f"could not connect: {server.host}:{server.port} did not greet as {kind} server "
+        "(is the port right?)"
+    )
+
+
+def _out_of_time(server: ServerSettings, deadline: Deadline) -> str:
+    return (
+        f"no complete answer from {server.host}:{server.port} within {deadline.seconds:g} s in all"
+    )
 
 
 def _wrong_port_hint(server: ServerSettings) -> str:

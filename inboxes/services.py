@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from inboxes import connection
@@ -24,8 +25,8 @@ logger = logging.getLogger("reachkit.inboxes")
 # Yahoo and Zoho included, are "other".
 INBOX_PROVIDERS = {Inbox.Provider.GOOGLE, Inbox.Provider.MICROSOFT}
 
-# A check claimed longer ago than this died with its worker (the task's hard time limit is
-# shorter): a new check may start.
+# A check queued or claimed longer ago than this was lost (its message, or its worker: the
+# task's hard time limit is shorter): a new check may be queued.
 STALE_CHECK = timedelta(minutes=3)
 
 # The fields PATCH /inboxes/:id may change.
@@ -199,27 +200,35 @@ def inbox_delete(*, inbox: Inbox) -> None:
 
 
 def inbox_request_check(*, inbox: Inbox) -> Inbox:
-    """Queue a new connection check, unless one is running right now.
+    """Queue a new connection check, unless one is queued or running already.
 
-    A check that is merely queued (`pending`) is queued again: only one run claims it.
+    One check per inbox at a time: while one is `pending` or `validating`, asking again
+    queues nothing (a client calling in a loop costs one check), unless that check is
+    stale (STALE_CHECK). One conditional UPDATE decides, so concurrent requests queue one.
     """
     now = timezone.now()
-    running = Inbox.objects.filter(
-        pk=inbox.pk,
-        connection_status=Inbox.ConnectionStatus.VALIDATING,
+    in_progress = Q(
+        connection_status__in=(Inbox.ConnectionStatus.PENDING, Inbox.ConnectionStatus.VALIDATING),
         updated_at__gt=now - STALE_CHECK,
     )
     with transaction.atomic():
-        if not running.exists():
-            Inbox.objects.filter(pk=inbox.pk).update(
-                connection_status=Inbox.ConnectionStatus.PENDING, updated_at=now
-            )
+        queued = (
+            Inbox.objects.filter(pk=inbox.pk)
+            .exclude(in_progress)
+            .update(connection_status=Inbox.ConnectionStatus.PENDING, updated_at=now)
+        )
+        if queued:
             _enqueue_check(inbox.pk)
     try:
         inbox.refresh_from_db(fields=["connection_status", "connection_error", "updated_at"])
     except Inbox.DoesNotExist:  # deleted meanwhile
         raise NotFound() from None
     return inbox
+
+
+def inbox_queue_first_check(*, inbox: Inbox) -> None:
+    """Queue the check of an inbox just added as `pending` (the admin's add form)."""
+    _enqueue_check(inbox.pk)
 
 
 def _enqueue_check(inbox_id: uuid.UUID) -> None:
@@ -290,21 +299,25 @@ def inbox_mark_error(*, inbox: Inbox, error: str) -> None:
 
 
 def _run_checks(inbox: Inbox) -> CheckOutcome:
+    """SMTP then IMAP, both within one deadline (INBOX_CHECK_DEADLINE_SECONDS)."""
     timeout = float(settings.INBOX_CONNECT_TIMEOUT_SECONDS)
     errors: list[str] = []
     folders = connection.ImapFolders(sent="", junk="")
-    try:
-        connection.check_smtp(inbox.smtp_settings(), timeout=timeout)
-    except ConnectionCheckFailed as failure:
-        errors.append(failure.message)
-    except Exception as error:  # a bug must not leave the inbox in "validating"
-        errors.append(_unexpected("SMTP", error))
-    try:
-        folders = connection.check_imap(inbox.imap_settings(), timeout=timeout)
-    except ConnectionCheckFailed as failure:
-        errors.append(failure.message)
-    except Exception as error:
-        errors.append(_unexpected("IMAP", error))
+    with connection.Deadline(float(settings.INBOX_CHECK_DEADLINE_SECONDS)) as deadline:
+        try:
+            connection.check_smtp(inbox.smtp_settings(), timeout=timeout, deadline=deadline)
+        except ConnectionCheckFailed as failure:
+            errors.append(failure.message)
+        except Exception as error:  # a bug must not leave the inbox in "validating"
+            errors.append(_unexpected("SMTP", error))
+        try:
+            folders = connection.check_imap(
+                inbox.imap_settings(), timeout=timeout, deadline=deadline
+            )
+        except ConnectionCheckFailed as failure:
+            errors.append(failure.message)
+        except Exception as error:
+            errors.append(_unexpected("IMAP", error))
     if errors:
         return CheckOutcome(connected=False, error="; ".join(errors))
     return CheckOutcome(connected=True, sent_folder=folders.sent, junk_folder=folders.junk)

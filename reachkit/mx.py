@@ -42,11 +42,15 @@ def _resolver(servers: tuple[str, ...], timeout: float) -> dns.resolver.Resolver
     return resolver
 
 
+def resolver() -> dns.resolver.Resolver:
+    """A resolver asking `settings.DNS_SERVERS`, or the system's resolvers when there are none."""
+    return _resolver(tuple(settings.DNS_SERVERS), float(settings.DNS_TIMEOUT_SECONDS))
+
+
 def resolve_mx(domain: str) -> list[str]:
     """The domain's MX hosts, most preferred first; [] when it has none or does not exist."""
-    resolver = _resolver(tuple(settings.DNS_SERVERS), float(settings.DNS_TIMEOUT_SECONDS))
     try:
-        answer = resolver.resolve(domain, "MX", search=False)
+        answer = resolver().resolve(domain, "MX", search=False)
     except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
         return []
     except (dns.exception.Timeout, dns.resolver.NoNameservers, dns.resolver.LifetimeTimeout) as e:

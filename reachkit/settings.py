@@ -25,6 +25,7 @@ from reachkit.env import (
     env_required,
     env_str,
 )
+from reachkit.netguard import parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -139,6 +140,21 @@ if INBOX_CONNECT_TIMEOUT_SECONDS < 1:
 INBOX_TLS_CA_FILE = env_str("REACHKIT_INBOX_TLS_CA_FILE", "").strip()
 if INBOX_TLS_CA_FILE and not Path(INBOX_TLS_CA_FILE).is_file():
     raise SettingsError(f"REACHKIT_INBOX_TLS_CA_FILE is not a file: {INBOX_TLS_CA_FILE!r}")
+# A whole connection check (SMTP and IMAP, their DNS look-ups included), and any other login
+# (the sender's, reconciliation's), ends by this deadline, even against a server that answers
+# a byte at a time; the check task's time limits (100 s soft, 120 s hard) exceed its maximum.
+INBOX_CHECK_DEADLINE_SECONDS = env_int(
+    "REACHKIT_INBOX_CHECK_DEADLINE_SECONDS", 3 * INBOX_CONNECT_TIMEOUT_SECONDS
+)
+if not 1 <= INBOX_CHECK_DEADLINE_SECONDS <= 90:
+    raise SettingsError("REACHKIT_INBOX_CHECK_DEADLINE_SECONDS must be between 1 and 90")
+# Inbox hosts must resolve to public addresses (reachkit/netguard.py): these CIDRs are let
+# through although private or loopback, for a self-hoster's own mail server.
+INBOX_ALLOWED_NETWORKS = env_list("REACHKIT_INBOX_ALLOWED_NETWORKS", [])
+try:
+    parse_networks(INBOX_ALLOWED_NETWORKS)
+except ValueError as _error:
+    raise SettingsError(f"REACHKIT_INBOX_ALLOWED_NETWORKS: {_error}") from None
 
 # Rate limits (reachkit/ratelimit.py), as requests per window: "600/min", "5/15min".
 THROTTLE_RATE = env_rate("REACHKIT_THROTTLE_RATE", "600/min")  # per API key
@@ -293,6 +309,15 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
+# Two queues, each with its own workers: `celery` (sending, scheduling, everything else) and
+# `connections` (logins to tenants' mail servers, whose hosts a tenant picks), so slow or
+# dead servers hold up only other connection checks, never sending. A worker consumes only
+# the queues it is given with -Q (see the Procfile and the README's production processes).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CONNECTIONS_QUEUE = "connections"
+CELERY_TASK_ROUTES = {
+    "inboxes.check_connection": {"queue": CONNECTIONS_QUEUE},
+}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -68,7 +68,8 @@ def loopback_dns():
 def dns_zone(loopback_dns: LoopbackDnsServer, settings) -> Zone:
     """Every test resolves against the loopback DNS server, never the machine's resolvers.
 
-    Put records in with `dns_zone.add_mx("acme.com", "aspmx.l.google.com")`.
+    Put records in with `dns_zone.add_mx("acme.com", "aspmx.l.google.com")` and
+    `dns_zone.add_address("mail.acme.com", "203.0.113.5", "2001:db8::5")`.
     """
     loopback_dns.zone.reset()
     settings.DNS_SERVERS = [loopback_dns.address]

@@ -1,5 +1,6 @@
 """What the SMTP server says, and what happens then: sent, retried, bounced, failed, unknown."""
 
+import time
 from datetime import timedelta
 from email import message_from_bytes, policy
 
@@ -139,6 +140,56 @@ def test_a_refused_login_puts_the_inbox_in_error_and_its_sends_wait(outreach):
     send = outreach.send_of(bob)
     assert (send.status, send.attempts) == (Send.Status.SCHEDULED, 0)
     assert outreach.send_due()["sent"] == 0  # an inbox in error is not used
+
+
+def test_an_inbox_whose_host_now_leads_to_a_private_address_sends_nothing(outreach, settings):
+    # The inbox was connected; its host is now refused (here: loopback, no longer allowed).
+    # The sender's logins go through the same address policy as the connection check.
+    settings.INBOX_ALLOWED_NETWORKS = []
+    (bob,) = outreach.add_leads("bob@acme.com")
+
+    assert outreach.send_due() == {"sent": 0, "failed": 0, "deferred": 1}
+
+    send = outreach.send_of(bob)
+    assert (send.status, send.attempts) == (Send.Status.SCHEDULED, 1)
+    assert send.smtp_response.startswith(
+        "SMTP connection failed: 127.0.0.1 is a private or reserved address"
+    )
+    assert outreach.smtp.auth_attempts == []
+    assert outreach.received() == []
+
+
+def test_reconciliation_does_not_read_a_sent_folder_at_a_refused_address(outreach, settings):
+    settings.SEND_RECONCILE_AFTER_SECONDS = 60
+    (bob,) = outreach.add_leads("bob@acme.com")
+    outreach.smtp.drop_after_data()
+    outreach.send_due()
+    outreach.mailbox.dovecot.append(outreach.inbox.email, outreach.received()[0].raw, folder="Sent")
+    settings.INBOX_ALLOWED_NETWORKS = []
+
+    outreach.advance(minutes=2)
+    outreach.send_due()
+
+    assert outreach.send_of(bob).status == Send.Status.UNKNOWN  # not looked at: tried later
+
+
+def test_a_login_to_a_server_answering_a_byte_at_a_time_ends_by_the_deadline(
+    outreach, settings, drip_server_factory
+):
+    settings.INBOX_CONNECT_TIMEOUT_SECONDS = 1
+    settings.INBOX_CHECK_DEADLINE_SECONDS = 1.5
+    drip = drip_server_factory(greeting=b"220 slow.test ESMTP\r\n", interval=0.3, lasts=20)
+    Inbox.objects.filter(pk=outreach.inbox.pk).update(smtp_port=drip.port)
+    (bob,) = outreach.add_leads("bob@acme.com")
+
+    started = time.monotonic()
+    assert outreach.send_due() == {"sent": 0, "failed": 0, "deferred": 1}
+    assert time.monotonic() - started < 3
+
+    send = outreach.send_of(bob)
+    assert send.smtp_response.endswith(
+        f"no complete answer from 127.0.0.1:{drip.port} within 1.5 s in all"
+    )
 
 
 def test_sent_mail_is_filed_in_the_sent_folder_of_servers_that_do_not(outreach):

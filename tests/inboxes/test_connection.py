@@ -2,6 +2,7 @@
 
 import socket
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -194,6 +195,166 @@ def test_an_unknown_host_name_says_so():
         2,
     )
     assert problem == "the host mail.nowhere.test was not found"
+
+
+# --- where a tenant's host may lead (reachkit/netguard.py) -----------------------------------
+
+CHECKS = [(check_smtp, "SMTP"), (check_imap, "IMAP")]
+
+
+def refused(name: str, host: str, verb: str = "resolves to") -> str:
+    return (
+        f"{name} connection failed: {host} {verb} a private or reserved address, which inbox "
+        "servers may not use (allowed only through REACHKIT_INBOX_ALLOWED_NETWORKS)"
+    )
+
+
+@pytest.fixture
+def nothing_allowed(settings):
+    """Production's default: no private network is open to inbox hosts."""
+    settings.INBOX_ALLOWED_NETWORKS = []
+
+
+@pytest.mark.parametrize(("check", "name"), CHECKS)
+@pytest.mark.parametrize(
+    "answers",
+    [
+        ["127.0.0.1"],
+        ["10.0.0.1"],
+        ["::ffff:127.0.0.1"],
+        ["::1"],
+        ["169.254.169.254"],
+        ["100.64.0.1"],
+        ["fd00::1"],
+        ["8.8.8.8", "127.0.0.1"],  # one bad address refuses the name
+    ],
+)
+def test_a_name_resolving_to_a_refused_address_is_never_connected(
+    check, name, answers, dns_zone, silent_server, nothing_allowed
+):
+    dns_zone.add_address("mail.evil.test", *answers)
+    server = ServerSettings("mail.evil.test", silent_server.port, "sam", "s3cret", "none")
+    assert failure_of(check, server) == refused(name, "mail.evil.test")
+    assert silent_server.connections == 0
+
+
+@pytest.mark.parametrize(("check", "name"), CHECKS)
+@pytest.mark.parametrize(
+    ("host", "verb"),
+    [
+        ("127.0.0.1", "is"),
+        ("::ffff:127.0.0.1", "is"),
+        ("0.0.0.0", "is"),
+        ("localhost", "resolves to"),
+        ("LOCALHOST.", "resolves to"),
+        ("mail.localhost", "resolves to"),
+    ],
+)
+def test_loopback_by_address_or_by_name_is_refused(
+    check, name, host, verb, silent_server, nothing_allowed
+):
+    server = ServerSettings(host, silent_server.port, "sam", "s3cret", "none")
+    assert failure_of(check, server) == refused(name, host, verb)
+    assert silent_server.connections == 0
+
+
+@pytest.mark.parametrize(("check", "name"), CHECKS)
+def test_an_unknown_name_is_not_found(check, name, dns_zone):
+    server = ServerSettings("mail.nowhere.test", 25, "sam", "s3cret", "none")
+    assert failure_of(check, server) == (
+        f"{name} connection failed: the host mail.nowhere.test was not found"
+    )
+
+
+@pytest.mark.parametrize(("check", "name"), CHECKS)
+def test_a_resolver_that_cannot_answer_says_try_again(check, name, dns_zone):
+    dns_zone.add_address("mail.flaky.test", "127.0.0.1")
+    dns_zone.fail("mail.flaky.test", times=5)
+    server = ServerSettings("mail.flaky.test", 25, "sam", "s3cret", "none")
+    assert failure_of(check, server) == (
+        f"{name} connection failed: the host mail.flaky.test could not be looked up "
+        "(DNS did not answer); try again"
+    )
+
+
+def test_an_allowed_network_lets_a_self_hosted_server_through(smtp_server_factory, settings):
+    settings.INBOX_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    server = smtp_server_factory(security="none", users={"sam@mail.test": "s3cret"})
+    check_smtp(
+        ServerSettings("127.0.0.1", server.port, "sam@mail.test", "s3cret", "none"),
+        timeout=TIMEOUT,
+    )
+    assert server.auth_attempts[-1].succeeded
+
+
+@pytest.mark.parametrize("security", ["none", "starttls", "ssl"])
+def test_smtp_connects_to_the_checked_address_and_verifies_the_name(
+    smtp_server_factory, trust_test_ca, dns_zone, security
+):
+    # Only the loopback DNS server knows mail.acme.test: a second look-up of the name (the
+    # system's, as smtplib would do) could not find it, so the login proves the connection
+    # went to the address that was checked.
+    dns_zone.add_address("mail.acme.test", "127.0.0.1")
+    server = smtp_server_factory(security=security, users={"sam@mail.test": "s3cret"})
+    settings_ = ServerSettings("mail.acme.test", server.port, "sam@mail.test", "s3cret", security)
+    if security == "none":
+        check_smtp(settings_, timeout=TIMEOUT)
+        assert server.auth_attempts[-1].succeeded
+    else:
+        # TLS checks the certificate against the name typed, not the address: the test
+        # certificate names localhost only.
+        assert "the TLS certificate of mail.acme.test is not valid" in failure_of(
+            check_smtp, settings_
+        )
+        check_smtp(replace(settings_, host="localhost"), timeout=TIMEOUT)
+    assert dns_zone.queries["mail.acme.test"] == 2  # one A and one AAAA query, no more
+
+
+@pytest.mark.parametrize("security", ["none", "starttls", "ssl"])
+def test_imap_connects_to_the_checked_address_and_verifies_the_name(mailbox, dns_zone, security):
+    dns_zone.add_address("imap.acme.test", "127.0.0.1")
+    by_name = settings_of(mailbox.imap(security, host="imap.acme.test"))
+    if security == "none":
+        assert check_imap(by_name, timeout=TIMEOUT).sent == "Sent"
+    else:
+        assert "the TLS certificate of imap.acme.test is not valid" in failure_of(
+            check_imap, by_name
+        )
+        localhost = settings_of(mailbox.imap(security, host="localhost"))
+        assert check_imap(localhost, timeout=TIMEOUT).sent == "Sent"
+    assert dns_zone.queries["imap.acme.test"] == 2
+
+
+# --- what another service on a port says is never quoted -----------------------------------
+
+SECRET = b"SECRET-7f3a"
+BANNERS = [
+    b'INFO {"server_id":"' + SECRET + b'","version":"2.10.1","auth_required":true}\r\n',  # NATS
+    b"SSH-2.0-OpenSSH_9.2p1 " + SECRET + b"\r\n",
+    b"-ERR " + SECRET + b"\r\n",
+    b"554 " + SECRET + b" no SMTP service here\r\n",  # a code, but not the greeting
+    b"* BYE " + SECRET + b"\r\n",  # an untagged response, but not the greeting
+    b"\x00\xff" + SECRET + b"\r\n",
+]
+
+
+@pytest.mark.parametrize(("check", "name"), CHECKS)
+@pytest.mark.parametrize("banner", BANNERS)
+@pytest.mark.parametrize("security", ["none", "starttls"])
+def test_another_services_banner_is_never_quoted(
+    banner_server_factory, check, name, banner, security
+):
+    service = banner_server_factory(banner)
+    message = failure_of(
+        check, ServerSettings("127.0.0.1", service.port, "sam", "s3cret", security)
+    )
+    kind = "an SMTP" if name == "SMTP" else "an IMAP"
+    assert message == (
+        f"{name} connection failed: could not connect: 127.0.0.1:{service.port} did not "
+        f"greet as {kind} server (is the port right?)"
+    )
+    assert SECRET.decode() not in message
+    assert service.connections == 1
 
 
 # --- folders -------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The inbox rules: provider, the connection check's states, re-checks, deletion, warmup."""
 
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -177,6 +178,87 @@ def test_a_closed_port_ends_in_error_at_once(db):
     assert f"127.0.0.1:{port} refused the connection" in inbox.connection_error
 
 
+def test_a_dead_server_and_then_another_fit_in_one_deadline(db, blackhole, settings):
+    # Each connect may wait the full timeout; the check as a whole stops at its deadline.
+    settings.INBOX_CONNECT_TIMEOUT_SECONDS = 2
+    settings.INBOX_CHECK_DEADLINE_SECONDS = 3
+    inbox = InboxFactory(
+        smtp_host=blackhole.host,
+        smtp_port=blackhole.port,
+        smtp_security="none",
+        imap_host=blackhole.host,
+        imap_port=blackhole.port,
+        imap_security="none",
+    )
+    started = time.monotonic()
+    services.inbox_check_connection(inbox_id=inbox.pk)
+    elapsed = time.monotonic() - started
+
+    inbox.refresh_from_db()
+    assert inbox.connection_error == (
+        f"SMTP connection failed: no answer from 127.0.0.1:{blackhole.port} within 2 s; "
+        f"IMAP connection failed: no complete answer from 127.0.0.1:{blackhole.port} "
+        "within 3 s in all"
+    )
+    assert 2.8 < elapsed < 4
+
+
+def test_a_slow_name_server_is_cut_off_at_the_deadline(db, dns_zone, settings):
+    settings.INBOX_CHECK_DEADLINE_SECONDS = 0.5  # shorter than the DNS timeout (1 s here)
+    dns_zone.add_address("mail.slow.test", "127.0.0.1")
+    dns_zone.delay("mail.slow.test", 3)
+    inbox = InboxFactory(smtp_host="mail.slow.test", imap_host="mail.slow.test")
+
+    started = time.monotonic()
+    services.inbox_check_connection(inbox_id=inbox.pk)
+    elapsed = time.monotonic() - started
+
+    inbox.refresh_from_db()
+    assert inbox.connection_error == (
+        "SMTP connection failed: the host mail.slow.test could not be looked up within "
+        "0.5 s in all; IMAP connection failed: not tried, no time was left of 0.5 s in all"
+    )
+    assert elapsed < 0.9
+
+
+@pytest.mark.parametrize(
+    ("smtp_greeting", "imap_greeting", "security"),
+    [
+        (b"", b"", "none"),  # a byte at a time, never a whole greeting
+        (b"220 drip.test ESMTP\r\n", b"* OK drip.test\r\n", "none"),  # then EHLO/CAPABILITY
+        # A TLS record header announcing 16 KB, then a byte at a time: inside the handshake.
+        (b"\x16\x03\x03\x40\x00", b"\x16\x03\x03\x40\x00", "ssl"),
+    ],
+)
+def test_a_dripping_server_is_cut_off_at_the_deadline(
+    db, drip_server_factory, settings, smtp_greeting, imap_greeting, security
+):
+    settings.INBOX_CONNECT_TIMEOUT_SECONDS = 2
+    settings.INBOX_CHECK_DEADLINE_SECONDS = 1.5
+    smtp = drip_server_factory(greeting=smtp_greeting, interval=0.3, lasts=10)
+    imap = drip_server_factory(greeting=imap_greeting, interval=0.3, lasts=10)
+    inbox = InboxFactory(
+        smtp_host=smtp.host,
+        smtp_port=smtp.port,
+        smtp_security=security,
+        imap_host=imap.host,
+        imap_port=imap.port,
+        imap_security=security,
+    )
+    started = time.monotonic()
+    services.inbox_check_connection(inbox_id=inbox.pk)
+    elapsed = time.monotonic() - started
+
+    inbox.refresh_from_db()
+    assert inbox.connection_status == "error"
+    smtp_error, imap_error = inbox.connection_error.split("; ")
+    assert smtp_error.startswith("SMTP ")
+    assert smtp_error.endswith(f"no complete answer from 127.0.0.1:{smtp.port} within 1.5 s in all")
+    assert imap_error == "IMAP connection failed: not tried, no time was left of 1.5 s in all"
+    assert elapsed < 2.5
+    assert imap.connections == 0
+
+
 def test_the_check_is_validating_while_it_runs(db, silent_server, fast_timeout, monkeypatch):
     inbox = InboxFactory(
         smtp_host=silent_server.host,
@@ -188,9 +270,9 @@ def test_the_check_is_validating_while_it_runs(db, silent_server, fast_timeout, 
     seen = []
     original = services.connection.check_smtp
 
-    def observe(server, *, timeout):
+    def observe(server, **options):
         seen.append(Inbox.objects.get(pk=inbox.pk).connection_status)
-        return original(server, timeout=timeout)
+        return original(server, **options)
 
     monkeypatch.setattr(services.connection, "check_smtp", observe)
     services.inbox_check_connection(inbox_id=inbox.pk)
@@ -233,14 +315,34 @@ def test_the_check_derives_the_provider_again(mailbox, dns_zone):
 # --- asking for a new check ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status", ["connected", "error", "pending"])
-def test_a_new_check_is_queued_unless_one_is_running(
+@pytest.mark.parametrize("status", ["connected", "error"])
+def test_a_new_check_is_queued_unless_one_is_pending_or_running(
     db, status, django_capture_on_commit_callbacks
 ):
     inbox = InboxFactory(connection_status=status)
     with django_capture_on_commit_callbacks() as callbacks:
         services.inbox_request_check(inbox=inbox)
     assert inbox.connection_status == "pending"
+    assert len(callbacks) == 1
+
+
+def test_no_second_check_is_queued_while_one_is_pending(db, django_capture_on_commit_callbacks):
+    inbox = InboxFactory(connection_status="connected")
+    with django_capture_on_commit_callbacks() as callbacks:
+        for _ in range(5):
+            services.inbox_request_check(inbox=inbox)
+    assert inbox.connection_status == "pending"
+    assert len(callbacks) == 1
+
+
+def test_a_check_whose_message_was_lost_can_be_queued_again(db, django_capture_on_commit_callbacks):
+    inbox = InboxFactory(connection_status="pending")
+    long_ago = timezone.now() - services.STALE_CHECK - timedelta(seconds=1)
+    Inbox.objects.filter(pk=inbox.pk).update(updated_at=long_ago)
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.inbox_request_check(inbox=inbox)
+    assert inbox.connection_status == "pending"
+    assert inbox.updated_at > long_ago
     assert len(callbacks) == 1
 
 
@@ -266,10 +368,10 @@ def test_a_result_arriving_after_a_new_request_is_dropped(mailbox, monkeypatch):
     inbox = inbox_for(mailbox, imap_password="wrong")
     original = services.connection.check_imap
 
-    def meanwhile(server, *, timeout):
+    def meanwhile(server, **options):
         # A person asks for a new check while this one is still logging in.
         Inbox.objects.filter(pk=inbox.pk).update(connection_status="pending")
-        return original(server, timeout=timeout)
+        return original(server, **options)
 
     monkeypatch.setattr(services.connection, "check_imap", meanwhile)
     services.inbox_check_connection(inbox_id=inbox.pk)

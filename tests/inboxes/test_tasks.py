@@ -2,6 +2,7 @@
 
 from inboxes.models import Inbox
 from inboxes.tasks import inbox_check_connection_task
+from reachkit.celery import app
 from tests.inboxes.factories import InboxFactory
 from tests.services.blackhole import closed_port
 
@@ -45,3 +46,14 @@ def test_running_the_task_twice_checks_once(db, smtp_server, settings):
     again = Inbox.objects.get(pk=inbox.pk)
     assert again.connection_checked_at == first.connection_checked_at
     assert again.connection_status == "error"
+
+
+def test_only_connection_checks_go_to_the_connections_queue():
+    app.loader.import_default_modules()  # every app's tasks, as a worker loads them
+    names = {name for name in app.tasks if not name.startswith("celery.")}
+    assert {"campaigns.send_due", "campaigns.deliver_sends", "inboxes.check_connection"} <= names
+    queues = {name: app.amqp.router.route({}, name)["queue"].name for name in names}
+    assert {name for name, queue in queues.items() if queue == "connections"} == {
+        "inboxes.check_connection"
+    }
+    assert set(queues.values()) == {"celery", "connections"}

@@ -14,6 +14,8 @@
 - `redis_cache`: Django's cache switched to the Redis at `TEST_REDIS_URL` (rate-limit
   counters as production keeps them), this test's keys deleted before and after; skips
   (fails under CI) without Redis.
+- `banner_server_factory`, `drip_server_factory`: `make(...)` starts another service's
+  banner, or a server that answers a byte at a time (`tests/services/rogue.py`).
 """
 
 import os
@@ -28,6 +30,7 @@ from tests.services.blackhole import BlackholePort, SilentServer
 from tests.services.dovecot import INSTALL_HINT, Dovecot, dovecot_binary
 from tests.services.mailbox import Mailbox
 from tests.services.require import service_missing
+from tests.services.rogue import BannerServer, DripServer
 from tests.services.smtp_server import SmtpServer
 from tests.services.tls import TlsFiles, make_certificates
 
@@ -93,6 +96,32 @@ def silent_server() -> Iterator[SilentServer]:
     server = SilentServer()
     yield server
     server.close()
+
+
+@pytest.fixture
+def banner_server_factory() -> Iterator[Callable[[bytes], BannerServer]]:
+    started: list[BannerServer] = []
+
+    def make(banner: bytes) -> BannerServer:
+        started.append(BannerServer(banner))
+        return started[-1]
+
+    yield make
+    for server in started:
+        server.close()
+
+
+@pytest.fixture
+def drip_server_factory() -> Iterator[Callable[..., DripServer]]:
+    started: list[DripServer] = []
+
+    def make(**options: Any) -> DripServer:
+        started.append(DripServer(**options))
+        return started[-1]
+
+    yield make
+    for server in started:
+        server.close()
 
 
 @pytest.fixture
