@@ -17,7 +17,11 @@ from tests.inboxes.factories import InboxFactory
 
 def published_queues(tmp_path: Path, *task_names: str) -> list[str]:
     """The queue each task lands in, published through a real (file) broker by a Celery app
-    configured from the project's settings, as the web process and beat configure theirs."""
+    configured from the project's settings, as the web process and beat configure theirs.
+
+    The caller clears CELERY_BROKER_URL from the environment: Celery prefers it to any
+    configured broker.
+    """
     app = Celery("probe")
     app.config_from_object("django.conf:settings", namespace="CELERY")
     folder, control = tmp_path / "queue", tmp_path / "control"
@@ -42,7 +46,8 @@ def published_queues(tmp_path: Path, *task_names: str) -> list[str]:
     return queues
 
 
-def test_connection_checks_run_on_their_own_queue_not_the_senders(tmp_path):
+def test_connection_checks_run_on_their_own_queue_not_the_senders(tmp_path, monkeypatch):
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     assert published_queues(
         tmp_path, "inboxes.check_connection", "campaigns.send_due", "campaigns.deliver_sends"
     ) == ["connections", "celery", "celery"]
