@@ -98,6 +98,10 @@ def save_steps(formset: Any) -> None:
             services.sequence_delete(sequence=form.instance)
 
 
+# Where campaign_inboxes_attach's refusals go on a row.
+INBOX_FIELDS = {"inbox_ids": "inbox"}
+
+
 def save_inboxes(campaign: Campaign, formset: Any) -> None:
     """Links through campaign_inboxes_detach and campaign_inboxes_attach: under the campaign's
     lock, only inboxes of its workspace, each locked against its deletion meanwhile."""
@@ -119,9 +123,6 @@ def save_inboxes(campaign: Campaign, formset: Any) -> None:
             services.campaign_inboxes_attach(
                 campaign=campaign, inbox_ids=[form.cleaned_data["inbox"].pk]
             )
-
-
-INBOX_FIELDS = {"inbox_ids": "inbox"}
 
 
 class ScheduleInline(WorkspaceScoped, admin.StackedInline):
