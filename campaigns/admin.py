@@ -1,20 +1,23 @@
-"""The back office for campaigns. Edits go through the same rules as the API: status moves
-by actions (the transition and launch checks), variant content is validated and normalised,
-and a campaign is created with its schedule and first step."""
+"""The back office for campaigns. Every write is a call to the service the API calls
+(reachkit.admin_writes): a campaign is created with its schedule and first step, status
+moves by actions (the transition and launch checks), and the schedule, steps, variants and
+attached inboxes are saved by schedule_update, sequence_update/delete, variant_update/delete
+and campaign_inboxes_attach/detach, whose refusals show as form errors."""
 
+from datetime import time
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from campaigns import analytics, html_body, merge_tags, rendering, services
+from campaigns import analytics, services
 from campaigns import schedule as windows
 from campaigns.models import Campaign, CampaignInbox, Schedule, Sequence, Variant
 from reachkit.admin_scoping import WorkspaceRawIdWidget, WorkspaceScoped, WorkspaceScopedAdmin
+from reachkit.admin_writes import ServiceWrites, form_errors, formset_errors, formset_rows
 from reachkit.errors import DomainError
 from reachkit.text import header_text_error
 
@@ -22,6 +25,9 @@ OPTION_FIELDS = list(services.OPTION_FIELDS)
 
 
 class ScheduleForm(forms.ModelForm):
+    """The schedule as posted, its times on the 30-minute grid (as the API's input snaps
+    them); whether its windows make sense is schedule_update's to say."""
+
     timezone = forms.ChoiceField(choices=[(zone, zone) for zone in windows.SUPPORTED_TIMEZONES])
 
     class Meta:
@@ -31,37 +37,92 @@ class ScheduleForm(forms.ModelForm):
             "days": 'monday…sunday → {"enabled": bool, "start": "HH:MM"|null, "end": "HH:MM"|null}',
         }
 
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        data = self.cleaned_data
-        if self.errors:
-            return data
+    def clean_start_time(self) -> time:
+        return windows.snap_to_grid(self.cleaned_data["start_time"])
+
+    def clean_end_time(self) -> time:
+        return windows.snap_to_grid(self.cleaned_data["end_time"])
+
+    def clean_days(self) -> dict[str, Any]:
         try:
-            stored = windows.days_from_json(data["days"])
+            stored = windows.days_from_json(self.cleaned_data["days"])
         except (windows.InvalidTime, AttributeError, TypeError, KeyError):
             raise forms.ValidationError(
-                {"days": 'Each day is {"enabled": …, "start": "HH:MM"|null, "end": …}.'}
+                'Each day is {"enabled": …, "start": "HH:MM"|null, "end": …}.'
             ) from None
-        days = {
-            name: windows.Day(
-                enabled=day.enabled,
-                start=windows.snap_to_grid(day.start) if day.start else None,
-                end=windows.snap_to_grid(day.end) if day.end else None,
-            )
-            for name, day in stored.items()
-        }
-        data["start_time"] = windows.snap_to_grid(data["start_time"])
-        data["end_time"] = windows.snap_to_grid(data["end_time"])
-        weekly = windows.WeeklySchedule(
-            timezone=data["timezone"],
-            default=windows.Window(data["start_time"], data["end_time"]),
-            days=days,
+        return windows.days_to_json(
+            {
+                name: windows.Day(
+                    enabled=day.enabled,
+                    start=windows.snap_to_grid(day.start) if day.start else None,
+                    end=windows.snap_to_grid(day.end) if day.end else None,
+                )
+                for name, day in stored.items()
+            }
         )
-        bad = weekly.invalid_windows()
-        if bad:
-            raise forms.ValidationError(f"These windows end before they start: {', '.join(bad)}.")
-        data["days"] = windows.days_to_json(days)
-        return data
+
+
+# Where schedule_update's refusals go on the form.
+SCHEDULE_FIELDS = {"default_window.start": "start_time", "default_window.end": "end_time"}
+
+
+def save_schedule(formset: Any) -> None:
+    """The posted schedule, whole, through schedule_update."""
+    for form, _ in formset_rows(formset).changed:
+        data = form.cleaned_data
+        days = windows.days_from_json(data["days"])
+        with form_errors(form, SCHEDULE_FIELDS):
+            services.schedule_update(
+                campaign=form.instance.campaign,
+                timezone=data["timezone"],
+                default_window={"start": data["start_time"], "end": data["end_time"]},
+                days={
+                    name: {"enabled": day.enabled, "start": day.start, "end": day.end}
+                    for name, day in days.items()
+                },
+            )
+
+
+def save_steps(formset: Any) -> None:
+    """Delays through sequence_update (waiting leads move), deletions through sequence_delete
+    (later steps move up)."""
+    rows = formset_rows(formset)
+    for form, fields in rows.changed:
+        if "delay_days" in fields:
+            with form_errors(form):
+                services.sequence_update(
+                    sequence=form.instance, delay_days=form.cleaned_data["delay_days"]
+                )
+    for form in rows.deleted:
+        with formset_errors(formset, f"Step {form.instance.step}: "):
+            services.sequence_delete(sequence=form.instance)
+
+
+# Where campaign_inboxes_attach's refusals go on a row.
+INBOX_FIELDS = {"inbox_ids": "inbox"}
+
+
+def save_inboxes(campaign: Campaign, formset: Any) -> None:
+    """Links through campaign_inboxes_detach and campaign_inboxes_attach: under the campaign's
+    lock, only inboxes of its workspace, each locked against its deletion meanwhile."""
+    rows = formset_rows(formset)
+    for form in rows.deleted:
+        with formset_errors(formset, f"{form.instance.inbox}: "):
+            services.campaign_inboxes_detach(campaign=campaign, inbox_ids=[form.instance.inbox_id])
+    for form, fields in rows.changed:
+        if "inbox" in fields:
+            with form_errors(form, INBOX_FIELDS):
+                services.campaign_inboxes_detach(
+                    campaign=campaign, inbox_ids=[form.initial["inbox"]]
+                )
+                services.campaign_inboxes_attach(
+                    campaign=campaign, inbox_ids=[form.cleaned_data["inbox"].pk]
+                )
+    for form in rows.new:
+        with form_errors(form, INBOX_FIELDS):
+            services.campaign_inboxes_attach(
+                campaign=campaign, inbox_ids=[form.cleaned_data["inbox"].pk]
+            )
 
 
 class ScheduleInline(WorkspaceScoped, admin.StackedInline):
@@ -70,16 +131,19 @@ class ScheduleInline(WorkspaceScoped, admin.StackedInline):
     can_delete = False
     max_num = 1
 
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # campaign_create gives every campaign its schedule
+
 
 class SequenceInline(WorkspaceScoped, admin.TabularInline):
-    """Steps with their variants; open a step to edit its variants."""
+    """Steps with their variants; open a step to edit its variants. Deleting a step moves
+    the later ones up (sequence_delete)."""
 
     model = Sequence
     fields = ["step", "delay_days", "variants_overview"]
     readonly_fields = ["step", "variants_overview"]
     ordering = ["step"]
     extra = 0
-    can_delete = False
     show_change_link = True
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -130,7 +194,7 @@ class CampaignInboxInline(WorkspaceScoped, admin.TabularInline):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(WorkspaceScopedAdmin):
+class CampaignAdmin(ServiceWrites, WorkspaceScopedAdmin):
     list_display = ["name", "workspace", "status", "daily_limit", "created_at"]
     list_filter = ["status", "workspace"]
     list_select_related = ["workspace"]
@@ -173,16 +237,36 @@ class CampaignAdmin(WorkspaceScopedAdmin):
         )
 
     def save_model(self, request: HttpRequest, obj: Campaign, form: Any, change: bool) -> None:
-        if not change:
-            created = services.campaign_create(workspace=obj.workspace, name=obj.name)
-            obj.pk = created.pk
-            obj.refresh_from_db()
-            return
-        services.campaign_update(
-            campaign=obj,
-            name=obj.name,
-            options={field: getattr(obj, field) for field in OPTION_FIELDS},
-        )
+        with form_errors(form):
+            if not change:
+                created = services.campaign_create(workspace=obj.workspace, name=obj.name)
+                obj.pk = created.pk
+                obj.refresh_from_db()
+                return
+            services.campaign_update(
+                campaign=obj,
+                name=obj.name,
+                options={field: getattr(obj, field) for field in OPTION_FIELDS},
+            )
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is Schedule:
+            save_schedule(formset)
+        elif formset.model is Sequence:
+            save_steps(formset)
+        elif formset.model is CampaignInbox:
+            save_inboxes(form.instance, formset)
+        else:
+            raise TypeError(f"no service saves {formset.model.__name__} rows")
+
+    def delete_row(self, obj: Campaign) -> None:
+        services.campaign_delete(campaign=obj)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # Its steps go with the campaign (campaign_delete), though none goes alone here.
+        perms_needed.discard(Sequence._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
 
     @admin.action(description="Launch or resume the selected campaigns")
     def launch_or_resume(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
@@ -210,73 +294,41 @@ class CampaignAdmin(WorkspaceScopedAdmin):
 
 
 class VariantForm(forms.ModelForm):
-    """Content checked like the API's: merge tags parse, HTML is normalised, text derived."""
+    """A variant's content as posted; variant_update checks its merge tags (after normalising
+    the HTML, and in the text version too), stores the normalised HTML and its text."""
 
     class Meta:
         model = Variant
         fields = ["subject", "body_html", "enabled"]
 
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        data = self.cleaned_data
-        for field in ("subject", "body_html"):
-            try:
-                merge_tags.validate(data.get(field) or "")
-            except merge_tags.MergeTagError as error:
-                self.add_error(field, f"{error.message} (at character {error.offset}).")
-        problem = header_text_error(data.get("subject") or "", "A subject")
+    def clean_subject(self) -> str:
+        subject: str = self.cleaned_data.get("subject") or ""
+        problem = header_text_error(subject, "A subject")
         if problem is not None:
-            self.add_error("subject", problem)
-        if not self.errors:
-            body = html_body.normalize_html(data.get("body_html") or "")
-            try:
-                rendering.check_template(subject=data.get("subject"), body_html=body)
-            except merge_tags.TooLong as error:
-                # The text version is derived from the HTML: the HTML is what to shorten.
-                self.add_error("subject" if error.field == "subject" else "body_html", f"{error}.")
-        return data
-
-    def save(self, commit: bool = True) -> Variant:
-        variant = super().save(commit=False)
-        body = self.cleaned_data.get("body_html")
-        if body is not None:
-            body = html_body.normalize_html(body)
-        if variant.sequence.campaign.unsubscribe_option:
-            body = html_body.ensure_unsubscribe_link(body or "")
-        variant.set_body(body)
-        if commit:
-            variant.save()
-        return variant
+            raise forms.ValidationError(problem)
+        return subject
 
 
-class VariantFormSet(BaseInlineFormSet):
-    def clean(self) -> None:
-        super().clean()
-        enabled = [
-            form.cleaned_data.get("enabled")
-            for form in self.forms
-            if form.cleaned_data and not form.cleaned_data.get("DELETE")
-        ]
-        if self.forms and not any(enabled):
-            raise forms.ValidationError("A step needs at least one enabled variant.")
+# The text version is derived from the HTML: the HTML is what to shorten.
+VARIANT_FIELDS = {"body_text": "body_html"}
 
 
 class VariantInline(WorkspaceScoped, admin.StackedInline):
+    """A step's variants. Deleting one goes through variant_delete: not its last enabled one."""
+
     model = Variant
     form = VariantForm
-    formset = VariantFormSet
     fields = ["letter", "subject", "body_html", "body_text", "enabled"]
     readonly_fields = ["letter", "body_text"]
     ordering = ["letter"]
     extra = 0
-    can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
 @admin.register(Sequence)
-class SequenceAdmin(WorkspaceScopedAdmin):
+class SequenceAdmin(ServiceWrites, WorkspaceScopedAdmin):
     """A step and its variants, reached from its campaign's page."""
 
     list_display = ["__str__", "campaign", "step", "delay_days"]
@@ -289,7 +341,30 @@ class SequenceAdmin(WorkspaceScopedAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+        return False  # from its campaign's page, where the other steps show
+
+    def save_model(self, request: HttpRequest, obj: Sequence, form: Any, change: bool) -> None:
+        if "delay_days" in form.changed_data:
+            with form_errors(form):
+                services.sequence_update(sequence=obj, delay_days=obj.delay_days)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Changes through variant_update, enabling ones first, deletions last: each write
+        keeps the step an enabled variant, as the API's do, and a set of changes that ends
+        with one is not refused on the way."""
+        rows = formset_rows(formset)
+        changed = sorted(rows.changed, key=lambda row: not row[0].cleaned_data.get("enabled"))
+        for variant_form, fields in changed:
+            updates = {
+                name: variant_form.cleaned_data[name]
+                for name in ("subject", "body_html", "enabled")
+                if name in fields
+            }
+            with form_errors(variant_form, VARIANT_FIELDS):
+                services.variant_update(variant=variant_form.instance, **updates)
+        for variant_form in rows.deleted:
+            with formset_errors(formset, f"Variant {variant_form.instance.letter}: "):
+                services.variant_delete(variant=variant_form.instance)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         # Listed under its campaign, not on the admin index.

@@ -6,26 +6,19 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from inboxes import services
+from inboxes.connection import INVALID_HOST, ServerSettings, is_valid_host
 from inboxes.models import Inbox
+from inboxes.services import CONNECTION_FIELDS, EDITABLE_FIELDS
 from reachkit.admin_scoping import WorkspaceScopedAdmin
-from reachkit.emails import email_domain, is_valid_email
+from reachkit.admin_writes import ServiceWrites, form_errors
+from reachkit.emails import is_valid_email
 from reachkit.text import validate_header_text
 
 PASSWORD_FIELDS = ("smtp_password", "imap_password")
 # What goes into the headers of every email the inbox sends (From, Reply-To).
 HEADER_FIELDS = ("email", "first_name", "last_name", "reply_to")
-CONNECTION_FIELDS = (
-    "smtp_host",
-    "smtp_port",
-    "smtp_username",
-    "smtp_password",
-    "smtp_security",
-    "imap_host",
-    "imap_port",
-    "imap_username",
-    "imap_password",
-    "imap_security",
-)
+SERVER_PARTS = ("host", "port", "username", "password", "security")
+MAX_PORT = 65_535
 
 
 class InboxAdminForm(forms.ModelForm):
@@ -59,6 +52,10 @@ class InboxAdminForm(forms.ModelForm):
         for name in HEADER_FIELDS:
             if name in self.fields:
                 self.fields[name].validators.append(validate_header_text)
+        for name in CONNECTION_FIELDS:
+            # A new inbox logs in with all of them, as POST /inboxes requires them.
+            if name in self.fields and self.instance._state.adding:
+                self.fields[name].required = True
 
     def clean_email(self) -> str:
         email = (self.cleaned_data.get("email") or "").strip().lower()
@@ -71,6 +68,35 @@ class InboxAdminForm(forms.ModelForm):
         if reply_to and not is_valid_email(reply_to):
             raise forms.ValidationError("Enter a valid email address.")
         return reply_to
+
+    def _host(self, name: str) -> str:
+        host = (self.cleaned_data.get(name) or "").strip().lower()
+        if host and not is_valid_host(host):
+            raise forms.ValidationError(INVALID_HOST)
+        return host
+
+    def clean_smtp_host(self) -> str:
+        return self._host("smtp_host")
+
+    def clean_imap_host(self) -> str:
+        return self._host("imap_host")
+
+    def _port(self, name: str) -> int | None:
+        port: int | None = self.cleaned_data.get(name)
+        if port is not None and not 1 <= port <= MAX_PORT:
+            raise forms.ValidationError(f"Enter a port from 1 to {MAX_PORT}.")
+        return port
+
+    def clean_smtp_port(self) -> int | None:
+        return self._port("smtp_port")
+
+    def clean_imap_port(self) -> int | None:
+        return self._port("imap_port")
+
+    def server_settings(self, protocol: str) -> ServerSettings:
+        return ServerSettings(
+            **{part: self.cleaned_data[f"{protocol}_{part}"] for part in SERVER_PARTS}
+        )
 
     def _password(self, name: str) -> str:
         value: str = self.cleaned_data.get(name) or ""
@@ -90,7 +116,11 @@ class InboxAdminForm(forms.ModelForm):
 
 
 @admin.register(Inbox)
-class InboxAdmin(WorkspaceScopedAdmin):
+class InboxAdmin(ServiceWrites, WorkspaceScopedAdmin):
+    """Inboxes are added by inbox_create (as POST /inboxes: a connection check queued), their
+    settings changed by inbox_update (as PATCH /inboxes/:id), their address and servers by
+    inbox_connection_update (checked anew), and removed by inbox_delete."""
+
     form = InboxAdminForm
     list_display = [
         "email",
@@ -118,6 +148,7 @@ class InboxAdmin(WorkspaceScopedAdmin):
     actions = ["test_connection"]
     readonly_fields = [
         "domain",
+        "connection_type",
         "provider",
         "connection_status",
         "connection_error",
@@ -186,14 +217,36 @@ class InboxAdmin(WorkspaceScopedAdmin):
     def save_model(
         self, request: HttpRequest, obj: Inbox, form: forms.ModelForm, change: bool
     ) -> None:
-        obj.email = obj.email.strip().lower()
-        obj.domain = email_domain(obj.email)
-        super().save_model(request, obj, form, change)
-        if not change:
-            services.inbox_queue_first_check(inbox=obj)
-        elif set(form.changed_data) & set(CONNECTION_FIELDS):
-            # A check already pending reads the new settings when it runs.
-            services.inbox_request_check(inbox=obj)
+        assert isinstance(form, InboxAdminForm)
+        data = form.cleaned_data
+        settings = {name: data[name] for name in EDITABLE_FIELDS if name in data}
+        with form_errors(form):
+            if not change:
+                created = services.inbox_create(
+                    workspace=obj.workspace,
+                    email=data["email"],
+                    first_name=data["first_name"],
+                    last_name=data["last_name"],
+                    smtp=form.server_settings("smtp"),
+                    imap=form.server_settings("imap"),
+                )
+                services.inbox_update(inbox=created, changes=settings)
+                obj.pk = created.pk
+                obj.refresh_from_db()
+                return
+            changed = set(form.changed_data)
+            services.inbox_update(
+                inbox=obj, changes={name: settings[name] for name in settings if name in changed}
+            )
+            services.inbox_connection_update(
+                inbox=obj,
+                changes={
+                    name: data[name] for name in ("email", *CONNECTION_FIELDS) if name in changed
+                },
+            )
+
+    def delete_row(self, obj: Inbox) -> None:
+        services.inbox_delete(inbox=obj)
 
     @admin.action(description="Test the connection of the selected inboxes")
     def test_connection(self, request: HttpRequest, queryset: QuerySet[Inbox]) -> None:

@@ -24,6 +24,7 @@ import contextlib
 import imaplib
 import ipaddress
 import logging
+import re
 import smtplib
 import socket
 import ssl
@@ -52,6 +53,22 @@ MAX_SERVER_TEXT = 200
 # When a server has no special-use flags (old servers), the names clients commonly use.
 SENT_NAMES = ("sent", "sent items", "sent messages", "sent mail", "sent-mail", "gesendet")
 JUNK_NAMES = ("junk", "spam", "junk e-mail", "junk email", "bulk mail", "junk mail")
+
+
+_HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.IGNORECASE)
+INVALID_HOST = "Enter a host name or an IP address."
+
+
+def is_valid_host(value: str) -> bool:
+    """A DNS name (a single label too: `mail` on a private network) or an IP address."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        pass
+    else:
+        return True
+    name = value.rstrip(".")
+    return 0 < len(name) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in name.split("."))
 
 
 @dataclass(frozen=True)

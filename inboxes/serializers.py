@@ -1,12 +1,10 @@
-import ipaddress
-import re
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
-from inboxes.connection import ServerSettings
+from inboxes.connection import INVALID_HOST, ServerSettings, is_valid_host
 from inboxes.models import Inbox
 from reachkit.api.fields import (
     HeaderTextField,
@@ -17,20 +15,7 @@ from reachkit.api.fields import (
 )
 from reachkit.emails import is_valid_email
 
-_HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.IGNORECASE)
 INVALID_EMAIL = "Enter a valid email address."
-
-
-def _is_valid_host(value: str) -> bool:
-    """A DNS name (a single label too: `mail` on a private network) or an IP address."""
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        pass
-    else:
-        return True
-    name = value.rstrip(".")
-    return 0 < len(name) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in name.split("."))
 
 
 def _flatten(detail: Any, prefix: str = "") -> Any:
@@ -143,8 +128,8 @@ class ServerSettingsSerializer(serializers.Serializer):
 
     def validate_host(self, value: str) -> str:
         host = value.strip().lower()
-        if not _is_valid_host(host):
-            raise serializers.ValidationError("Enter a host name or an IP address.")
+        if not is_valid_host(host):
+            raise serializers.ValidationError(INVALID_HOST)
         return host
 
 

@@ -41,6 +41,21 @@ EDITABLE_FIELDS = (
     "daily_warmup_limit",
 )
 
+# The server settings: changed, with the address, only by inbox_connection_update, which
+# checks them anew.
+CONNECTION_FIELDS = (
+    "smtp_host",
+    "smtp_port",
+    "smtp_username",
+    "smtp_password",
+    "smtp_security",
+    "imap_host",
+    "imap_port",
+    "imap_username",
+    "imap_password",
+    "imap_security",
+)
+
 WARMUP_DAYS = 7
 
 
@@ -187,6 +202,41 @@ def inbox_update(*, inbox: Inbox, changes: dict[str, Any]) -> Inbox:
     return inbox
 
 
+@transaction.atomic
+def inbox_connection_update(*, inbox: Inbox, changes: dict[str, Any]) -> Inbox:
+    """Apply an already-validated address and server settings (other keys are ignored), and
+    check them anew.
+
+    A new address is normalised and must be the workspace's only inbox with it (Conflict),
+    as in inbox_create; its domain follows. The inbox is `pending` until a check has logged
+    in with the new settings. A check that was running read the old ones: its outcome is
+    dropped, as it records only over the `validating` it claimed.
+    """
+    inbox = inbox_lock(inbox)
+    fields = [name for name in CONNECTION_FIELDS if name in changes]
+    if "email" in changes:
+        email = changes["email"].strip().lower()
+        duplicate = Inbox.objects.filter(workspace_id=inbox.workspace_id, email=email)
+        if duplicate.exclude(pk=inbox.pk).exists():
+            raise _duplicate(email)
+        inbox.email, inbox.domain = email, email_domain(email)
+        fields += ["email", "domain"]
+    if not fields:
+        return inbox
+    for name in CONNECTION_FIELDS:
+        if name in changes:
+            setattr(inbox, name, changes[name])
+    inbox.connection_status = Inbox.ConnectionStatus.PENDING
+    try:
+        with transaction.atomic():
+            inbox.save(update_fields=[*fields, "connection_status", "updated_at"])
+    except IntegrityError:
+        # A concurrent request took the address first.
+        raise _duplicate(inbox.email) from None
+    _enqueue_check(inbox.pk)
+    return inbox
+
+
 def inbox_delete(*, inbox: Inbox) -> None:
     """Remove an inbox: detached from its campaigns, which stay as they are.
 
@@ -224,11 +274,6 @@ def inbox_request_check(*, inbox: Inbox) -> Inbox:
     except Inbox.DoesNotExist:  # deleted meanwhile
         raise NotFound() from None
     return inbox
-
-
-def inbox_queue_first_check(*, inbox: Inbox) -> None:
-    """Queue the check of an inbox just added as `pending` (the admin's add form)."""
-    _enqueue_check(inbox.pk)
 
 
 def _enqueue_check(inbox_id: uuid.UUID) -> None:

@@ -11,15 +11,17 @@ from campaigns.models import Campaign
 from leads.imports import ImportRefused
 from leads.inputs import IF_EXISTS_CHOICES, IF_EXISTS_FAIL
 from leads.models import DomainProvider, Lead
-from leads.services import lead_import_csv
+from leads.services import lead_delete, lead_import_csv
 from reachkit.admin_scoping import SuperuserOnly, WorkspaceScopedAdmin
+from reachkit.admin_writes import ServiceWrites
 
 SHOWN_ERRORS = 20
 
 
 @admin.register(Lead)
-class LeadAdmin(WorkspaceScopedAdmin):
-    """Leads are written by the API and imports (their rules live in leads.services)."""
+class LeadAdmin(ServiceWrites, WorkspaceScopedAdmin):
+    """Leads are written by the API and imports (their rules live in leads.services): here
+    they are read, imported (an action on a campaign) and deleted by lead_delete."""
 
     # Through the campaign: the lead indexes lead with it, none with the workspace.
     workspace_path = "campaign__workspace"
@@ -36,6 +38,9 @@ class LeadAdmin(WorkspaceScopedAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def delete_row(self, obj: Lead) -> None:
+        lead_delete(lead=obj)
 
 
 @admin.register(DomainProvider)

@@ -5,8 +5,9 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from reachkit.admin_scoping import SuperuserOnly, WorkspaceScoped, WorkspaceScopedAdmin
+from reachkit.admin_writes import ServiceWrites, form_errors
 from reachkit.models import ApiKey, Membership, Workspace
-from reachkit.services import api_key_revoke
+from reachkit.services import api_key_create, api_key_delete, api_key_rename, api_key_revoke
 
 
 class MembershipInline(SuperuserOnly, admin.TabularInline):
@@ -49,8 +50,9 @@ class WorkspaceAdmin(WorkspaceScopedAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(WorkspaceScopedAdmin):
-    """Settings → Integrations: add a key by name; its value is shown once, on creation."""
+class ApiKeyAdmin(ServiceWrites, WorkspaceScopedAdmin):
+    """Settings → Integrations: add a key by name; its value is shown once, on creation.
+    Keys are created, renamed, revoked and deleted by reachkit.services."""
 
     list_display = ["name", "masked", "workspace", "created_at", "last_used_at", "is_active"]
     list_filter = ["workspace"]
@@ -75,9 +77,18 @@ class ApiKeyAdmin(WorkspaceScopedAdmin):
         return not obj.is_revoked
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: ModelForm, change: bool) -> None:
-        if not change:
-            obj.assign_new_secret()
-        super().save_model(request, obj, form, change)
+        with form_errors(form):
+            if change:
+                if "name" in form.changed_data:
+                    api_key_rename(api_key=obj, name=obj.name)
+                return
+            created, raw_key = api_key_create(workspace=obj.workspace, name=obj.name)
+        obj.pk = created.pk
+        obj.refresh_from_db()
+        obj.new_raw_key = raw_key  # for response_add's page, and only there
+
+    def delete_row(self, obj: ApiKey) -> None:
+        api_key_delete(api_key=obj)
 
     def response_add(
         self, request: HttpRequest, obj: ApiKey, post_url_continue: str | None = None

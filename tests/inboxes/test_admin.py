@@ -3,7 +3,9 @@
 import pytest
 from django.db import connection
 
+from campaigns import services as campaign_services
 from inboxes.models import Inbox
+from tests.campaigns.factories import CampaignFactory
 from tests.inboxes.factories import InboxFactory
 from tests.reachkit.admin_personas import AdminBrowser, select_options, staff_member
 
@@ -243,3 +245,164 @@ def test_the_delete_action_deletes_only_the_members_inboxes(dana, alice, charlie
     )
     assert response.status_code == 302
     assert list(Inbox.objects.values_list("pk", flat=True)) == [theirs.pk]
+
+
+# --- One write path: inbox_create, inbox_update, inbox_connection_update, inbox_delete --------
+
+INBOX_COLUMNS = [
+    "email",
+    "domain",
+    "provider",
+    "connection_type",
+    "connection_status",
+    "first_name",
+    "last_name",
+    "smtp_host",
+    "smtp_port",
+    "smtp_username",
+    "smtp_security",
+    "imap_host",
+    "imap_port",
+    "imap_username",
+    "imap_security",
+]
+SERVERS = {
+    "smtp": {
+        "host": "SMTP.Globex.com",
+        "port": 587,
+        "username": "kim@globex.com",
+        "password": "Smtp Pw 1 ",
+        "security": "starttls",
+    },
+    "imap": {
+        "host": "imap.globex.com",
+        "port": 993,
+        "username": "kim@globex.com",
+        "password": "Imap-Pw-2",
+        "security": "ssl",
+    },
+}
+
+
+def add_form(workspace, **overrides) -> dict:
+    return {
+        "workspace": str(workspace.pk),
+        "email": " Kim@Globex.com ",
+        "first_name": "Kim",
+        "last_name": "Lee",
+        "daily_campaign_limit": 42,
+        "daily_warmup_limit": 10,
+        **{
+            f"{protocol}_{part}": value
+            for protocol, server in SERVERS.items()
+            for part, value in server.items()
+        },
+        **overrides,
+    }
+
+
+def test_adding_an_inbox_in_the_admin_stores_what_post_inboxes_stores(
+    dana, alice, charlie, dns_zone, django_capture_on_commit_callbacks
+):
+    dns_zone.add_mx("globex.com", "aspmx.l.google.com")
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = dana.post(f"{LIST_URL}add/", add_form(alice.workspace))
+    created = charlie.client.post(
+        "/api/v1/inboxes",
+        {"email": " Kim@Globex.com ", "first_name": "Kim", "last_name": "Lee", **SERVERS},
+        format="json",
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert created.status_code == 201
+    by_admin = Inbox.objects.get(workspace=alice.workspace)
+    by_api = Inbox.objects.get(workspace=charlie.workspace)
+    assert Inbox.objects.filter(pk=by_admin.pk).values(*INBOX_COLUMNS).get() == (
+        Inbox.objects.filter(pk=by_api.pk).values(*INBOX_COLUMNS).get()
+    )
+    assert (by_admin.provider, by_admin.connection_status) == ("google", "pending")
+    assert (by_admin.smtp_password, by_admin.imap_password) == ("Smtp Pw 1 ", "Imap-Pw-2")
+    assert "Imap-Pw-2" not in raw_smtp_password(by_admin)
+    assert by_admin.daily_campaign_limit == 42  # the admin's other settings, by inbox_update
+    assert len(callbacks) == 1  # its connection check
+
+
+def test_a_new_inbox_needs_both_servers_in_the_admin_as_in_the_api(dana, alice):
+    response = dana.post(
+        f"{LIST_URL}add/", add_form(alice.workspace, imap_host="", imap_password="")
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert set(errors) == {"imap_host", "imap_password"}
+    assert not Inbox.objects.exists()
+
+
+def test_a_bad_host_is_refused_in_the_admin_as_in_the_api(dana, alice):
+    response = dana.post(f"{LIST_URL}add/", add_form(alice.workspace, smtp_host="smtp acme"))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["smtp_host"] == [
+        "Enter a host name or an IP address."
+    ]
+    assert not Inbox.objects.exists()
+
+
+def test_an_address_already_in_the_workspace_is_a_form_error(dana, alice):
+    InboxFactory(workspace=alice.workspace, email="kim@globex.com")
+    response = dana.post(f"{LIST_URL}add/", add_form(alice.workspace))
+    assert response.status_code == 200
+    assert "already exists" in response.content.decode()
+    assert Inbox.objects.count() == 1
+
+
+def test_new_servers_are_checked_anew_even_while_a_check_runs(
+    dana, alice, django_capture_on_commit_callbacks
+):
+    # The running check logs in with the old settings: its outcome must not count.
+    inbox = InboxFactory(workspace=alice.workspace, connection_status="validating")
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = dana.post(change_url(inbox), form_data(inbox, smtp_host="smtp.globex.com"))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    inbox.refresh_from_db()
+    assert (inbox.smtp_host, inbox.connection_status) == ("smtp.globex.com", "pending")
+    assert len(callbacks) == 1
+
+
+def test_a_new_address_moves_the_domain_and_is_checked_anew(
+    dana, alice, django_capture_on_commit_callbacks
+):
+    inbox = InboxFactory(workspace=alice.workspace, connection_status="connected")
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = dana.post(change_url(inbox), form_data(inbox, email="Sam@Globex.com"))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    inbox.refresh_from_db()
+    assert (inbox.email, inbox.domain, inbox.connection_status) == (
+        "sam@globex.com",
+        "globex.com",
+        "pending",
+    )
+    assert len(callbacks) == 1
+
+
+def test_settings_changed_in_the_admin_leave_the_connection_alone(
+    dana, alice, django_capture_on_commit_callbacks
+):
+    inbox = InboxFactory(workspace=alice.workspace, connection_status="connected")
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = dana.post(
+            change_url(inbox), form_data(inbox, daily_campaign_limit=77, signature="-- Sam")
+        )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    inbox.refresh_from_db()
+    assert (inbox.daily_campaign_limit, inbox.signature) == (77, "-- Sam")
+    assert inbox.connection_status == "connected"
+    assert callbacks == []
+
+
+def test_an_inbox_deleted_in_the_admin_leaves_its_campaigns(dana, alice):
+    inbox = InboxFactory(workspace=alice.workspace)
+    campaign = CampaignFactory(workspace=alice.workspace)
+    campaign_services.campaign_inboxes_attach(campaign=campaign, inbox_ids=[inbox.pk])
+    response = dana.post(f"{LIST_URL}{inbox.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Inbox.objects.filter(pk=inbox.pk).exists()
+    assert campaign_services.campaign_inboxes(campaign) == []

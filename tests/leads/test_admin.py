@@ -161,3 +161,17 @@ def test_the_shared_mx_cache_is_for_superusers_only(dana, admin_client):
     assert dana.get("/admin/leads/domainprovider/").status_code == 403
     assert dana.get("/admin/leads/domainprovider/acme.com/change/").status_code == 403
     assert b"acme.com" in admin_client.get("/admin/leads/domainprovider/").content
+
+
+def test_a_staff_member_deletes_their_lead_and_only_theirs(dana, campaign, charlie):
+    mine = LeadFactory(campaign=campaign)
+    theirs = LeadFactory(campaign=CampaignFactory(workspace=charlie.workspace))
+    response = dana.post(
+        "/admin/leads/lead/",
+        {"action": "delete_selected", "_selected_action": [mine.pk, theirs.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert list(Lead.objects.values_list("pk", flat=True)) == [theirs.pk]
+    alone = LeadFactory(campaign=campaign)
+    assert dana.post(f"/admin/leads/lead/{alone.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not Lead.objects.filter(pk=alone.pk).exists()

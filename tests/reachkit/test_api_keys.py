@@ -159,6 +159,24 @@ def test_a_staff_member_cannot_rename_another_workspaces_key(dana, charlie):
     assert charlie.api_key.name == "charlie's key"
 
 
+def test_a_staff_member_renames_their_key_and_it_keeps_working(dana, alice):
+    before = ApiKey.objects.values("prefix", "key_hash").get(pk=alice.api_key.pk)
+    response = dana.post(f"/admin/reachkit/apikey/{alice.api_key.pk}/change/", {"name": "zapier"})
+    assert response.status_code == 302
+    assert ApiKey.objects.values("prefix", "key_hash").get(pk=alice.api_key.pk) == before
+    assert ApiKey.objects.get(pk=alice.api_key.pk).name == "zapier"
+    assert alice.client.get("/api/v1/blocklist").status_code == 200
+
+
+def test_a_key_deleted_in_the_admin_is_turned_away(dana, alice, charlie):
+    url = f"/admin/reachkit/apikey/{alice.api_key.pk}/delete/"
+    response = dana.post(url, {"post": "yes"})
+    assert (response.status_code, response["Location"]) == (302, "/admin/reachkit/apikey/")
+    assert not ApiKey.objects.filter(pk=alice.api_key.pk).exists()
+    assert alice.client.get("/api/v1/blocklist").status_code == 401
+    assert charlie.client.get("/api/v1/blocklist").status_code == 200
+
+
 def test_the_revoke_action_revokes_only_the_members_keys(dana, alice, charlie):
     response = dana.post(
         "/admin/reachkit/apikey/",
