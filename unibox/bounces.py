@@ -623,13 +623,14 @@ def _squeeze(text: str) -> str:
 def _original(message: Message, parts: _Parts, full_text: str, extra_ids: list[str]) -> _Original:
     """Our email's headers as the report holds them: attached, as a headers part, quoted
     inline, or at least its Message-ID named by the report's fields or headers."""
-    inline = _inline_original(message, parts, full_text)
     for headers in parts.originals:
         found = _from_headers(headers)
         if found.message_id or found.to:
             if found.message_id is None:  # headers cut short, the Message-ID quoted elsewhere
+                inline = _inline_original(message, parts, full_text)
                 found.message_id = (inline.message_id if inline else None) or _first(extra_ids)
             return found
+    inline = _inline_original(message, parts, full_text)
     if inline is not None:
         return inline
     # The report's own In-Reply-To, or the last of its References (Gmail, Exim, Exchange).
