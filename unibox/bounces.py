@@ -420,9 +420,11 @@ _DELAY_TEXT = re.compile(
     r"zustellung .{0,30}verzögert|wird (weiterhin|erneut) versucht|"
     r"remise .{0,40}(retardée|différée)|entrega .{0,40}(retrasada|demorada)",
 )
+# A delay's subject, at its start ("Undeliverable: Delayed order" is a failure).
 _DELAY_SUBJECT = re.compile(
-    r"delay|warning: could not send|warning: message|mail delivery warning|still being retried|"
-    r"verzögert|retardé|retrasad",
+    r"\s*(delayed mail|warning: (could not send|message)|mail delivery warning|message delayed|"
+    r"delivery (status notification \(delay\)|delayed|is delayed)|zustellung verzögert|"
+    r"remise (retardée|différée)|entrega (retrasada|demorada))",
     re.IGNORECASE,
 )
 
@@ -882,9 +884,9 @@ def _looks_like_report(message: Message) -> bool:
         return True
     sender = _header(message, "from")
     pairs = getaddresses([sender]) if sender else []
-    # A daemon's name or address, or no address at all ("Mail Error" <>).
-    return any(
-        _DAEMON_NAME.search(name) or _is_daemon(address) or not address for name, address in pairs
+    # A daemon's name or address, or the null address ("Mail Error" <>).
+    return "<>" in sender or any(
+        _DAEMON_NAME.search(name) or _is_daemon(address) for name, address in pairs
     )
 
 
@@ -895,7 +897,7 @@ def _from_words(message: Message, parts: _Parts) -> Bounce:
     full_text, report = _report_text(message)
     lowered = report.lower()
     subject = _header(message, "subject")
-    delayed = bool(_DELAY_TEXT.search(lowered) or _DELAY_SUBJECT.search(subject))
+    delayed = bool(_DELAY_TEXT.search(lowered) or _DELAY_SUBJECT.match(subject))
     failed = [
         address
         for address in (

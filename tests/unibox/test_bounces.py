@@ -272,3 +272,24 @@ def test_any_damaged_report_reads_without_raising(name, cut, noise):
         return
     assert found.type in (None, "hard", "soft")
     assert found.is_bounce or found == bounces.NOT_A_BOUNCE
+
+
+def test_a_failure_about_an_email_whose_subject_says_delayed_is_still_a_failure():
+    raw = (
+        b"From: System Administrator <postmaster@northwind.example>\r\n"
+        b"To: sam@outreach.example\r\nSubject: Undeliverable: Re: Delayed shipment\r\n\r\n"
+        b"Your message did not reach some or all of the intended recipients.\r\n\r\n"
+        b"      bob@northwind.example on 14/01/2026 10:00\r\n"
+        b"            550 5.1.1 User unknown\r\n"
+    )
+    found = bounces.parse_bounce_bytes(raw)
+    assert (found.is_bounce, found.type, found.recipient) == (True, "hard", "bob@northwind.example")
+
+
+def test_a_sender_without_a_readable_address_is_not_taken_for_a_mail_server():
+    raw = (
+        b"From: Jane Doe <jane.doe@acme.example>, ,\r\nTo: sam@outreach.example\r\n"
+        b"Subject: About your offer\r\n\r\n"
+        b"The last email could not be delivered to our shared inbox, so I'm writing again.\r\n"
+    )
+    assert bounces.parse_bounce_bytes(raw) == bounces.NOT_A_BOUNCE
