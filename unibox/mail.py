@@ -90,7 +90,7 @@ def _decoded(part: Message) -> str:
     for charset in (declared, "utf-8"):
         try:
             return payload.decode(charset)
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, ValueError):  # unknown, lying, or a NUL byte in the name
             continue
     return payload.decode("cp1252", errors="replace")
 

@@ -31,6 +31,11 @@ def test_an_unknown_or_lying_charset_still_gives_text():
     assert mail.body_text(mail.parse(lying)).strip() == "Très bien."
 
 
+def test_a_charset_name_no_codec_can_look_up_still_gives_text():
+    nul = SIMPLE.replace(b"charset=utf-8", b"charset=utf\x00-8")
+    assert mail.body_text(mail.parse(nul)).strip() == "Sounds good."
+
+
 def test_quoted_printable_and_base64_bodies_are_decoded():
     qp = SIMPLE.replace(
         b"charset=utf-8\r\n", b"charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n"
