@@ -118,32 +118,44 @@ HEADER_LABELS = {
 }
 
 # Footers a mobile app or mail service adds (patterns: one whole line each, a link after it
-# allowed).
+# allowed). After "my" anything goes ("Sent from my Fairphone"); otherwise "{device}" must
+# name a device or a mail app within a few words ("Inviato da Marco" is not a footer).
 FOOTERS = {
-    "en": [r"Sent from my \S.{0,40}", r"Sent (?:from|via|with|using) (?:Outlook|Yahoo Mail|"
-           r"Mail for Windows|Superhuman|Spark|Proton ?Mail|AOL|Gmail|Samsung|BlackBerry|"
-           r"Hey|Front|Edison|Airmail|Newton|Blue Mail|myMail|the Mail app)\b.{0,40}",
+    "en": [r"Sent from my \S.{0,40}", r"Sent (?:from|via|with|using) .{0,30}{device}.{0,40}",
            r"Get Outlook for (?:iOS|Android|Mac)"],
-    "de": [r"Von meinem \S.{0,40} gesendet\.?", r"Gesendet (?:von|mit|über) (?:meinem |"
-           r"der )?\S.{0,40}", r"Outlook für (?:iOS|Android) (?:beziehen|herunterladen)",
-           r"Diese Nachricht wurde von meinem \S.{0,40} gesendet\.?"],
-    "fr": [r"Envoyé (?:de|depuis|avec|à partir de) (?:mon |ma |l'|l’)?\S.{0,40}",
+    "de": [r"Von meinem \S.{0,40} gesendet\.?",
+           r"Gesendet (?:von|mit|über|aus) .{0,30}{device}.{0,40}",
+           r"Outlook für (?:iOS|Android) (?:beziehen|herunterladen)"],
+    "fr": [r"Envoyé (?:de|depuis|avec|à partir de) mon \S.{0,40}",
+           r"Envoyé (?:de|depuis|avec|à partir de|par) .{0,30}{device}.{0,40}",
            r"(?:Obtenir|Télécharger) Outlook pour (?:iOS|Android)"],
-    "es": [r"Enviado (?:desde|con|mediante) (?:mi )?\S.{0,40}",
+    "es": [r"Enviado desde mi \S.{0,40}", r"Enviado (?:desde|con|mediante) .{0,30}{device}.{0,40}",
            r"(?:Obtener|Descargar|Obtén) Outlook para (?:iOS|Android)"],
-    "nl": [r"(?:Verstuurd|Verzonden) (?:vanaf|met|via|vanuit) (?:mijn )?\S.{0,40}",
+    "nl": [r"(?:Verstuurd|Verzonden) (?:vanaf|met|via|vanuit) mijn \S.{0,40}",
+           r"(?:Verstuurd|Verzonden) (?:vanaf|met|via|vanuit) .{0,30}{device}.{0,40}",
            r"(?:Outlook voor (?:iOS|Android) downloaden|Download Outlook voor (?:iOS|Android))"],
-    "pt": [r"Enviad[oa] (?:do|de|pelo|a partir do|via) (?:meu |minha )?\S.{0,40}",
+    "pt": [r"Enviad[oa] (?:do|de) (?:meu|minha) \S.{0,40}",
+           r"Enviad[oa] (?:do|de|pelo|a partir do|via) .{0,30}{device}.{0,40}",
            r"(?:Obter o|Obtenha o|Baixe o) Outlook para (?:iOS|Android)"],
-    "it": [r"Inviato (?:da|dal|dal mio|con|tramite) \S.{0,40}",
+    "it": [r"Inviato dal mio \S.{0,40}", r"Inviato (?:da|dal|con|tramite) .{0,30}{device}.{0,40}",
            r"(?:Scarica|Ottieni) Outlook per (?:iOS|Android)"],
-    "sv": [r"Skickat från (?:min |mitt )?\S.{0,40}",
+    "sv": [r"Skickat från (?:min|mitt) \S.{0,40}",
+           r"Skickat (?:från|med|via) .{0,30}{device}.{0,40}",
            r"(?:Hämta|Skaffa) Outlook för (?:iOS|Android)"],
-    "pl": [r"Wysłan[eo] (?:z|ze|przy użyciu) (?:mojego |mojej )?\S.{0,40}",
+    "pl": [r"Wysłan[eo] (?:z|ze) (?:mojego|mojej) \S.{0,40}",
+           r"Wysłan[eo] (?:z|ze|przy użyciu|za pomocą) .{0,30}{device}.{0,40}",
            r"Pobierz (?:aplikację )?Outlook dla (?:systemu )?(?:iOS|Android)"],
-    "ru": [r"Отправлено (?:с|из|со) \S.{0,50}",
+    "ru": [r"Отправлено (?:с|из|со) (?:моего|моей) \S.{0,40}",
+           r"Отправлено (?:с|из|со|через) .{0,30}{device}.{0,50}",
            r"(?:Получить|Скачайте|Скачать) Outlook для (?:iOS|Android)"],
 }
+FOOTER_DEVICES = [
+    "iPhone", "iPad", "iPod", "Apple", "Android", "Galaxy", "Samsung", "Huawei", "Xiaomi",
+    "Pixel", "BlackBerry", "Nokia", "smartphone", "smartfon", "mobile", "móvil", "movil",
+    "celular", "cellulare", "telefon", "phone", "Handy", "Outlook", "Yahoo", "Gmail", "Mail",
+    "Posta", "Libero", "GMX", "WEB.DE", "T-Online", "Proton", "Superhuman", "Spark", "AOL",
+    "iOS", "Windows", "iCloud", "Почт", "Mail.ru", "Яндекс", "мобильн", "телефон", "смартфон",
+]
 
 # How a legal disclaimer begins (patterns), at the start of a paragraph near the end.
 DISCLAIMERS = {
@@ -251,8 +263,12 @@ def _words(table: dict[str, list[str]]) -> str:
     )
 
 
-def _patterns(table: dict[str, list[str]]) -> str:
-    return "|".join(f"(?:{pattern})" for patterns in table.values() for pattern in patterns)
+def _patterns(table: dict[str, list[str]], **fills: str) -> str:
+    return "|".join(
+        f"(?:{pattern.replace('{device}', fills.get('device', ''))})"
+        for patterns in table.values()
+        for pattern in patterns
+    )
 
 
 _SPACE = r"[ \t\u00a0\u202f]"
@@ -273,9 +289,11 @@ _SEPARATOR = re.compile(
 _FORWARD_INTRO = re.compile(rf"^[ \t*]*(?:{_words(FORWARD_INTROS)}){_SPACE}*:[ \t]*$", re.I)
 _LABEL_KIND = {label.casefold(): kind for kind, labels in HEADER_LABELS.items() for label in labels}
 _HEADER_LINE = re.compile(rf"^[ \t*]*({_words(HEADER_LABELS)})\*?{_SPACE}*:", re.I)
-_RULE = re.compile(r"^[ \t]*(?:[-_=*]{3,}|[-_=]{2,}.{0,60}[-_=]{2,})[ \t]*$")
+_RULE = re.compile(r"^[ \t]*[-_=*]{3,}[ \t]*$")
+_DEVICE = f"(?:{_words({'': FOOTER_DEVICES})})"
 _FOOTER = re.compile(
-    rf"^[ \t]*(?:{_patterns(FOOTERS)})[ \t]*(?:<[^>\s]*>|\(?https?://\S*\)?)?\s*$", re.I
+    rf"^[ \t]*(?:{_patterns(FOOTERS, device=_DEVICE)})[ \t]*(?:<[^>\s]*>|\(?https?://\S*\)?)?\s*$",
+    re.I,
 )
 _DISCLAIMER = re.compile(rf"^[ \t*]*(?:{_patterns(DISCLAIMERS)})", re.I)
 _SIGN_OFF = re.compile(  # "Best regards," alone, or with the name after it: "Best, Ada"
@@ -283,7 +301,7 @@ _SIGN_OFF = re.compile(  # "Best regards," alone, or with the name after it: "Be
     rf"(?:[,.!:;]+[ \t]*(?P<name>[^\W\d_][\w.'’ -]{{0,40}})?)?[ \t]*$",
     re.I,
 )
-_BANNER = re.compile(rf"^[ \t*]*(?:{_words(BANNERS)})", re.I)
+_BANNER = re.compile(rf"^[ \t*]*(?:{_words(BANNERS)})")
 _PHONE = re.compile(r"(?<![\w+])\+?\(?\d[\d ().\-/]{6,}\d(?!\w)")
 _WEB = re.compile(
     r"https?://|\bwww\.|\b[\w-]+\.(?:com|net|org|io|co|de|fr|es|nl|it|pt|br|se|pl|ru|uk|eu)\b"
@@ -316,10 +334,10 @@ def _is_blank(line: str | None) -> bool:
 def _attribution(text: str, *, strict: bool) -> bool:
     """Whether `text` (one line, or a wrapped one joined) introduces a quoted message.
 
-    Strict: it names the verb ("wrote", "schrieb", …) and a date or an address, enough to cut
-    everything below even with no quote mark. Loose, for a line right above quoted lines:
-    the verb alone ("Sam wrote:"), or a line ending in a colon with an address or a date and
-    time (Gmail in Russian says
+    Strict: it names the verb ("wrote", "schrieb", …) and an address or a date and a time,
+    enough to cut everything below even with no quote mark ("As I wrote on Monday:" is not).
+    Loose, for a line right above quoted lines: the verb alone ("Sam wrote:"), or a line
+    ending in a colon with an address or a date and a time (Gmail in Russian says
     "пн, 13 янв. 2025 г. в 10:02, Иван <ivan@x.ru>:", mutt "* Sam <sam@x> [2025-01-13]:").
     """
     text = text.strip().strip("-_ \t").strip()
@@ -328,9 +346,11 @@ def _attribution(text: str, *, strict: bool) -> bool:
     if len(text) > 320 or not text.endswith((":", "：")):
         return False
     if _WROTE.search(text):
-        return not strict or bool(_ADDRESS.search(text) or re.search(r"\d", text))
-    if strict:
-        return False
+        return not strict or _dated(text)
+    return not strict and _dated(text)
+
+
+def _dated(text: str) -> bool:
     return bool(_ADDRESS.search(text) or (_TIME.search(text) and _DATE.search(text)))
 
 
@@ -346,7 +366,7 @@ def _attribution_span(lines: list[str], end: int, *, strict: bool) -> int | None
         return None
     if line.strip() == QUOTE_HEADER:
         return end
-    if not line.rstrip().endswith((":", "：")):
+    if not line.strip().strip("-_ \t").endswith((":", "：")):  # Notes: "-----X wrote: -----"
         return None
     start, found = end, None
     joined = line.strip()
@@ -522,10 +542,12 @@ def _is_contact(line: str) -> bool:
 
 
 def _is_signature_like(line: str) -> bool:
-    """Short, and not a sentence of five words or more."""
+    """Short, and not a question nor a sentence of five words or more."""
     text = line.strip()
-    return len(text) <= _LINE_CHARS and not (
-        len(text.split()) >= 5 and text.endswith((".", "?", "!")) and not _is_contact(text)
+    return (
+        len(text) <= _LINE_CHARS
+        and not text.endswith("?")
+        and not (len(text.split()) >= 5 and text.endswith((".", "!")))
     )
 
 
@@ -539,13 +561,26 @@ def _cut_signature(lines: list[str]) -> list[str] | None:
 
 
 def _cut_disclaimer(lines: list[str]) -> list[str] | None:
-    for start in _paragraph_starts(lines)[1:]:
-        if not _DISCLAIMER.match(lines[start]):
-            continue
+    """From the first paragraph that opens like a disclaimer, when every paragraph from there
+    to the end is one too (in another language, say) or long legal prose."""
+    starts = _paragraph_starts(lines)
+    for position, start in enumerate(starts[1:], 1):
         first = lines[start].strip()
-        if len(first) >= 60 or first.isupper() or first.endswith(":"):
+        if not _DISCLAIMER.match(first):
+            continue
+        if not (len(first) >= 60 or first.isupper() or first.endswith(":")):
+            continue
+        following = [_paragraph(lines, later) for later in starts[position + 1 :]]
+        if all(_DISCLAIMER.match(text) or len(text) >= 120 for text in following):
             return lines[:start]
     return None
+
+
+def _paragraph(lines: list[str], start: int) -> str:
+    end = start
+    while end < len(lines) and lines[end].strip():
+        end += 1
+    return " ".join(line.strip() for line in lines[start:end])
 
 
 def _cut_contact_block(lines: list[str]) -> list[str] | None:

@@ -178,6 +178,14 @@ def test_a_quoted_line_wrapped_by_the_client_goes_with_its_quote():
         "Sure -- let's talk.\n\n- Tuesday 10-12\n- Wednesday after 3\n\nPick one.",
         "Call me tomorrow at 11. 415 555 0134",
         "Thanks,\nAda\n\nP.S. Loved your post, call me at +1 415 555 0134 or ada@acme.com.",
+        "Hi Sam,\n\nAs I wrote on 3 Jan:\nwe're not interested.\n\nAda",
+        "Sounds good.\n\nOn Monday at 10:30 my boss wrote:\n\nWe can't before April.",
+        "Great.\n\nThanks!\nCan you send it to ada@acme.com?",
+        "External email addresses are blocked here, use my private one.\n\nAda",
+        "Hi,\n\nThis message is confidential to our team and not meant for forwarding.\n\n"
+        "So let's talk in April.\n\nAda",
+        "Va bene.\n\nInviato da Marco ieri il contratto firmato.",
+        "Ok.\n\n--- see you then ---",
     ],
 )
 def test_the_senders_own_lines_that_look_like_history_stay(text):
