@@ -3,7 +3,9 @@
 Reads every `tests/unibox/data/replies/*.eml` with its `.expected.txt`, runs each extractor
 on it and prints, per extractor, how many come out exactly as expected (after trimming
 trailing whitespace per line and blank lines around), how many nearly (whitespace aside,
-≥ 90 % similar), and how many messages per second it reads (parsing included, one core).
+≥ 90 % similar), in how many some of the earlier message is left (every earlier message in
+the set is from Northwind Labs, whose name no reply's new text holds), and how many messages
+per second it reads (parsing included, one core).
 
     python bench/reply_text_compare.py [--show NAME] [--language LANG] [--client CLIENT]
 
@@ -30,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from unibox import mail, reply_text  # noqa: E402
 
 GOLDEN = ROOT / "tests" / "unibox" / "data" / "replies"
+EARLIER = re.compile(r"northwind", re.I)  # in every earlier message of the set, in no new text
 NEAR = 0.9
 LANGUAGES = ["en", "de", "fr", "es", "nl", "it", "pl", "sv"]  # mail-parser-reply has no pt, ru
 
@@ -102,13 +105,15 @@ def goldens(language: str | None, client: str | None) -> list[tuple[str, bytes, 
     return cases
 
 
-def measure(name: str, extract: Extractor, cases, show: bool) -> tuple[int, int, float]:
-    exact = near = 0
+def measure(name: str, extract: Extractor, cases, show: bool) -> tuple[int, int, int, float]:
+    exact = near = leaked = 0
     for stem, raw, expected in cases:
         try:
             got = normalized(extract(raw))
         except Exception as error:  # a library's crash is a miss, not the end of the bench
             got = f"<{type(error).__name__}: {error}>"
+        if EARLIER.search(got):
+            leaked += 1
         if got == expected:
             exact += 1
             near += 1
@@ -122,7 +127,7 @@ def measure(name: str, extract: Extractor, cases, show: bool) -> tuple[int, int,
                 expected.split("\n"), got.split("\n"), "expected", "got", lineterm="", n=1
             )
             print("\n".join(list(diff)[2:]))
-    return exact, near, throughput(extract, cases)
+    return exact, near, leaked, throughput(extract, cases)
 
 
 def throughput(extract: Extractor, cases, seconds: float = 1.0) -> float:
@@ -154,11 +159,14 @@ def main() -> None:
         f"{k} {v}" for k, v in sorted(Counter(s[-2:] for s, _, _ in cases).items())
     )
     print(f"{len(cases)} golden replies ({languages})")
-    print(f"{'extractor':<28}{'exact':>14}{'near':>14}{'messages/s':>12}")
+    print(f"{'extractor':<28}{'exact':>14}{'near':>14}{'history left':>14}{'messages/s':>12}")
     for name, extract in extractors.items():
-        exact, near, rate = measure(name, extract, cases, show=args.show == name)
-        share, near_share = exact / len(cases), near / len(cases)
-        print(f"{name:<28}{exact:>5} {share:>6.1%} {near:>7} {near_share:>6.1%}{rate:>12,.0f}")
+        exact, near, leaked, rate = measure(name, extract, cases, show=args.show == name)
+        total = len(cases)
+        print(
+            f"{name:<28}{exact:>5} {exact / total:>6.1%} {near:>7} {near / total:>6.1%}"
+            f"{leaked:>14}{rate:>12,.0f}"
+        )
 
 
 if __name__ == "__main__":
