@@ -309,6 +309,7 @@ _WEB = re.compile(
 _CONTACT_WORD = re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, CONTACT_WORDS))})(?!\w)|[|·•]")
 _POSTSCRIPT = re.compile(r"^[ \t]*P\.? ?P?\.? ?S\b|^[ \t]*PD\b", re.I)
 _SIGNATURE_DASHES = re.compile(r"^--[ \t]*$")
+_PLACEHOLDER = re.compile(r"^[ \t]*\[[^\]]*\][ \t]*$")  # a logo in text: "[cid:image001.png@…]"
 _NAME = re.compile(r"^[^\W\d_][^\W\d_.'’-]*(?:[ .'’-]+[^\W\d_][^\W\d_'’-]*){0,3}\.?$")
 
 # The most lines an attribution may wrap over, a signature may hold, a trailing block may be.
@@ -594,9 +595,9 @@ def _cut_contact_block(lines: list[str]) -> list[str] | None:
         if match is None or position == 0:
             continue
         keep = index
-        following = content[position + 1] if position + 1 < len(content) else None
-        if not match.group("name") and following and _NAME.match(lines[following].strip()):
-            keep = following
+        names = [i for i in content[position + 1 :] if not _PLACEHOLDER.match(lines[i])][:1]
+        if not match.group("name") and names and _NAME.match(lines[names[0]].strip()):
+            keep = names[0]
         rest = [line for line in lines[keep + 1 :] if line.strip()]
         if (
             rest
@@ -604,7 +605,11 @@ def _cut_contact_block(lines: list[str]) -> list[str] | None:
             and all(_is_signature_like(line) for line in rest)
             and any(_is_contact(line) for line in rest)
         ):
-            return lines[: keep + 1]
+            # the name stays, a logo between it and the sign-off does not
+            between = [line for line in lines[index + 1 : keep] if not _PLACEHOLDER.match(line)]
+            return (
+                [*lines[: index + 1], *between, lines[keep]] if keep > index else lines[: index + 1]
+            )
         return None
     # No sign-off: only a last paragraph that opens with a name, then three lines or more of
     # title, company, address, phone, links, at least one of them a number or an address.

@@ -266,6 +266,10 @@ def test_a_contact_block_after_the_sign_off_goes_and_the_name_stays():
     assert extract("Sure.\n\nThanks, Ada\nCOO | Acme Corp\n+1 415 555 0134") == (
         "Sure.\n\nThanks, Ada"
     )
+    logo_first = (
+        "Oui.\n\nCordialement\n\n[cid:image001.png@01DB]\nCamille Martin\nTél : 01 23 45 67 89"
+    )
+    assert extract(logo_first) == "Oui.\n\nCordialement\n\nCamille Martin"
 
 
 def test_a_contact_block_alone_goes_only_when_it_reads_as_one():
