@@ -11,7 +11,8 @@ How a body is read:
    `unibox.mail.part_text`), else its HTML part as text, with the quoted history that the
    client marked in its HTML (Gmail's attribution, Outlook's reply header, Yahoo's, Zimbra's,
    Thunderbird's, Samsung's…) marked for step 3: the markup says where a quote starts more
-   reliably than any guess on the text.
+   reliably than any guess on the text. Only the start of a huge body is read
+   (MAX_TEXT_CHARS, MAX_HTML_CHARS).
 2. A warning that our own mail server put on top ("CAUTION: This email originated from
    outside of the organization", "You don't often get email from …") goes.
 3. The body is cut where an earlier message starts and everything below belongs to it: a
@@ -279,7 +280,8 @@ _WROTE = re.compile(rf"{_VERB.pattern}(?:[^:\n]|(?<=\d):(?=\d)){{0,160}}[:：]{_
 _OPENER = re.compile(
     rf"^[ \t]*(?:(?:{_words(ATTRIBUTION_OPENERS)})(?!\w)|\d|\w{{2,4}}\.?,{_SPACE})|<$", re.I
 )
-_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Matches start only where a word starts: no quadratic backtracking through long words.
+_ADDRESS = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _TIME = re.compile(r"(?<!\d)\d{1,2}[:.h]\d{2}(?!\d)")
 _DATE = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)|(?<!\d)\d{1,2}[./-]\d{1,2}[./-]\d{2,4}(?!\d)")
 _SEPARATOR = re.compile(
@@ -304,13 +306,18 @@ _SIGN_OFF = re.compile(  # "Best regards," alone, or with the name after it: "Be
 _BANNER = re.compile(rf"^[ \t*]*(?:{_words(BANNERS)})")
 _PHONE = re.compile(r"(?<![\w+])\+?\(?\d[\d ().\-/]{6,}\d(?!\w)")
 _WEB = re.compile(
-    r"https?://|\bwww\.|\b[\w-]+\.(?:com|net|org|io|co|de|fr|es|nl|it|pt|br|se|pl|ru|uk|eu)\b"
+    r"https?://|\bwww\.|(?<![\w-])[\w-]+\.(?:com|net|org|io|co|de|fr|es|nl|it|pt|br|se|pl|ru|uk|eu)\b"
 )
 _CONTACT_WORD = re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, CONTACT_WORDS))})(?!\w)|[|·•]")
 _POSTSCRIPT = re.compile(r"^[ \t]*P\.? ?P?\.? ?S\b|^[ \t]*PD\b", re.I)
 _SIGNATURE_DASHES = re.compile(r"^--[ \t]*$")
 _PLACEHOLDER = re.compile(r"^[ \t]*\[[^\]]*\][ \t]*$")  # a logo in text: "[cid:image001.png@…]"
 _NAME = re.compile(r"^[^\W\d_][^\W\d_.'’-]*(?:[ .'’-]+[^\W\d_][^\W\d_'’-]*){0,3}\.?$")
+
+# How much of a body is read: what a person newly writes comes first and is never this long;
+# the rest of a huge body (a long thread, images inlined as data) would only cost time.
+MAX_TEXT_CHARS = 200_000
+MAX_HTML_CHARS = 1_000_000
 
 # The most lines an attribution may wrap over, a signature may hold, a trailing block may be.
 _ATTRIBUTION_LINES = 3
@@ -644,6 +651,7 @@ def _trim_end(lines: list[str]) -> list[str]:
 
 
 def _lines(text: str) -> list[str]:
+    text = text[:MAX_TEXT_CHARS]
     text = (
         text.replace("\r\n", "\n").replace("\r", "\n").replace("\u200b", "").replace("\ufeff", "")
     )
@@ -667,5 +675,5 @@ def new_text(message: Message) -> str:
     if plain is not None and plain.strip():
         return extract(plain)
     if html is not None:
-        return extract(html_to_text(html, mark_quotes=True))
+        return extract(html_to_text(html[:MAX_HTML_CHARS], mark_quotes=True))
     return ""

@@ -333,3 +333,9 @@ def test_an_html_only_reply_is_cut_where_its_client_marked_the_history():
 )
 def test_odd_bodies_give_a_text_and_never_raise(raw):
     assert isinstance(new_text(mail.parse(raw)), str)
+
+
+def test_a_huge_body_is_read_only_as_far_as_a_reply_can_go():
+    text = "Yes.\n" + "x" * 300 + "\n" + "more text\n" * 100_000
+    assert len(extract(text)) <= 200_000
+    assert extract(text).startswith("Yes.\n")
