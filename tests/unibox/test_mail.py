@@ -31,6 +31,11 @@ def test_an_unknown_or_lying_charset_still_gives_text():
     assert mail.body_text(mail.parse(lying)).strip() == "Très bien."
 
 
+def test_a_charset_name_no_codec_can_look_up_still_gives_text():
+    nul = SIMPLE.replace(b"charset=utf-8", b"charset=utf\x00-8")
+    assert mail.body_text(mail.parse(nul)).strip() == "Sounds good."
+
+
 def test_quoted_printable_and_base64_bodies_are_decoded():
     qp = SIMPLE.replace(
         b"charset=utf-8\r\n", b"charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n"
@@ -72,3 +77,51 @@ def test_the_body_is_the_messages_own_not_an_attachment_nor_an_embedded_message(
 
 def test_broken_html_never_raises():
     assert "text" in mail.html_to_text("<div><p>text<blockquote></div></b></table><!--")
+
+
+def test_html_lines_are_laid_out_as_a_browser_shows_them():
+    gmail = (
+        '<div dir="ltr">Hi Sam,<div><br></div><div>Tuesday works.</div>'
+        "<div>Best,</div><div>Ada</div></div>"
+    )
+    assert mail.html_to_text(gmail) == "Hi Sam,\n\nTuesday works.\nBest,\nAda"
+    paragraphs = "<p>One</p>\n  <p>Two</p>"
+    assert mail.html_to_text(paragraphs) == "One\n\nTwo"
+    outlook = (
+        "<p class=MsoNormal>Hallo,<o:p></o:p></p><p class=MsoNormal><o:p>&nbsp;</o:p></p>"
+        "<p class=MsoNormal>passt.<o:p></o:p></p><p class=MsoNormal>Jonas<o:p></o:p></p>"
+    )
+    assert mail.html_to_text(outlook) == "Hallo,\n\npasst.\nJonas"
+
+
+def test_marked_quotes_show_where_a_client_put_the_quoted_history():
+    gmail = (
+        '<div dir="ltr">Yes</div><div class="gmail_quote"><div class="gmail_attr">On Mon, '
+        "Sam &lt;sam@x.com&gt; wrote:<br></div><blockquote class=gmail_quote>Hi</blockquote></div>"
+    )
+    assert mail.html_to_text(gmail, mark_quotes=True) == f"Yes\n\n{mail.QUOTE_HEADER}\n> Hi"
+    assert "On Mon" in mail.html_to_text(gmail)
+    outlook = (
+        '<div>Sure</div><div id="appendonsend"></div><hr><div id="divRplyFwdMsg"><b>Od:</b> Sam'
+        "</div><div>the earlier message</div>"
+    )
+    assert mail.html_to_text(outlook, mark_quotes=True) == f"Sure\n\n{mail.QUOTED_HISTORY}"
+    # Inside a quote, an older message's marks are quoted lines like any other.
+    nested = (
+        '<div>A</div><blockquote><div id="divRplyFwdMsg">From: Sam</div></blockquote><div>B</div>'
+    )
+    assert mail.html_to_text(nested, mark_quotes=True) == "A\n> From: Sam\n\nB"
+
+
+def test_a_format_flowed_body_reads_as_the_lines_its_writer_typed():
+    raw = (
+        b"From: ada@acme.com\r\nSubject: Re: Hi\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: text/plain; charset=utf-8; format=flowed\r\n\r\n"
+        b"A long line that the client \r\nwrapped twice for \r\nthe wire.\r\n"
+        b"Its own line.\r\n\r\n>> Quoted and \r\n>> wrapped.\r\n> Depth one.\r\n \r\n"
+        b"-- \r\nAda\r\n"
+    )
+    assert mail.body_text(mail.parse(raw)) == (
+        "A long line that the client wrapped twice for the wire.\nIts own line.\n\n"
+        ">> Quoted and wrapped.\n> Depth one.\n\n-- \nAda\n"
+    )
