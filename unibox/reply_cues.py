@@ -52,6 +52,8 @@ CUES: dict[str, re.Pattern[str]] = {
         r"próxima semana",
     ),
     "info": _group(
+        r"\bhow much\b|\bwhat does (?:it|this) cost|\bcosts?\b|\bprice\b|kostet|coûte|cuesta|"
+        r"custa|\bkost\b|\bin writing\b|schriftlich|par écrit|por escrito|op papier",
         r"\bsend (?:me|over|us|some)\b|more (?:info|information|details|context|material)|"
         r"\bdeck\b|one-pager|brochure|pricing|price list|rate card|\bquote\b|proposal|case stud|"
         r"documentation|whitepaper|video|overview|\bmaterial|\bdetails\b|specifics|references|"
@@ -78,6 +80,14 @@ CUES: dict[str, re.Pattern[str]] = {
         r"\b(?:como|qual|onde|quem|quanto|quantas|existe|vocês|têm|dá para|integra)\b[^\n]*\?",
     ),
     "yes": _group(
+        r"\bwe'?d like to (?:start|go ahead|move|switch|proceed|try)|"
+        r"\bwant to (?:start|move|go|switch)|"
+        r"\bhappy to (?:be|give|try)|\bconvinced\b|\bwe want\b",
+        r"\bwollen (?:das|starten|los|gerne)|legen wir los|nehmen wir|überzeugt|an bord",
+        r"on signe|souhaitons (?:aller|démarrer|passer)|convaincue?|aller de l'avant|on aimerait",
+        r"queremos (?:empezar|seguir|probar)|lo contratamos|me convence|convencid|nos encanta",
+        r"willen (?:starten|ermee|graag)|akkoord|overtuigd|bevalt",
+        r"queremos (?:começar|avançar|experimentar)|aceitamos|fechado|convenceu|gostei",
         r"\b(?:yes|yeah|yep|sure|interested|sounds (?:good|great|interesting)|let'?s (?:do it|go|"
         r"proceed|move)|count (?:me|us) in|sign (?:me|us) up|i'?m in|go ahead|keen|on board|"
         r"move forward)\b",
@@ -89,6 +99,13 @@ CUES: dict[str, re.Pattern[str]] = {
         r"\bsim\b|tenho interesse|temos interesse|vamos|\bbora\b|contem|avançar",
     ),
     "no": _group(
+        r"\bdeclin\w*|\bstick with\b|\b(?:doesn't|does not|won't) (?:fit|work for us)|"
+        r"\bnot a (?:good )?fit\b|\bcutting\b|\bhard pass\b|\bdecided against\b",
+        r"bleiben bei|dagegen entschieden|absagen|ablehnen|lohnt sich (?:bei uns )?nicht",
+        r"restons sur|décliner|ne nous intéresse pas|pas pour nous|ne vaut pas le coup",
+        r"seguimos con|declinar|no nos convenci|no compensa|no nos hace falta",
+        r"blijven bij|afslaan|loont (?:het )?niet|niet nodig",
+        r"manter a nossa|recusar|não nos convenceu|não compensa|não precisamos",
         r"\bno thanks|\bnot interested|\bno interest|"
         r"\bnot (?:a fit|for us|relevant|a priority|something we need)|\bpass\b|"
         r"we'?re (?:good|happy|all set)|already (?:use|have|work|renewed)|in-house|\bbudget|"
@@ -141,6 +158,8 @@ CUES: dict[str, re.Pattern[str]] = {
         r"vou passar",
     ),
     "ack": _group(
+        r"\bwe'?ll see\b|mal sehen|on verra|ya veremos|we zien wel|vamos ver|keep it on file|"
+        r"\bsaved\b|hinterkopf|sous le coude|en cuenta|in gedachten|vou guardar",
         r"^\W*(?:thanks?|thank you|received|noted|got it|ok(?:ay)?|cheers|acknowledged|"
         r"appreciate it)\b|"
         r"\bwill (?:look|read|check|review|respond|reply|get back)|\blater\b|let me think|"

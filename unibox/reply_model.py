@@ -46,6 +46,10 @@ LABELS: tuple[str, ...] = (
 )
 DATA_FILE = Path(__file__).resolve().parent / "data" / "reply_labels.jsonl"
 SEED = 20250114
+# The cue features' scale against the n-gram blocks (each of norm 1), and the SVM's C:
+# chosen by cross-validation (bench/classify_eval.py), the first values that did best.
+CUE_SCALE = 0.5
+C = 0.5
 # A reply's text beyond this does not change its label and only costs time.
 MAX_INPUT = 2000
 
@@ -127,7 +131,7 @@ class Model:
     def scores(self, text: str) -> np.ndarray:
         """One score per label (the linear model's decision function)."""
         text = text[:MAX_INPUT]
-        total = self._bias + cue_features(text) @ self._cue_weights
+        total = self._bias + (cue_features(text) * CUE_SCALE) @ self._cue_weights
         for (analyze, vocabulary, idf), offset in zip(self._analyzers, self._offsets, strict=False):
             counts = Counter(
                 index for gram in analyze(text) if (index := vocabulary.get(gram)) is not None
@@ -171,11 +175,11 @@ def train(examples: Iterable[Example]) -> Model:
     texts = [example.text for example in rows]
     targets = [example.label for example in rows]
     vectorizers = _vectorizers()
-    cues = csr_matrix(np.vstack([cue_features(text) for text in texts]))
+    cues = csr_matrix(np.vstack([cue_features(text) * CUE_SCALE for text in texts]))
     matrix = hstack(
         [vectorizer.fit_transform(texts) for vectorizer in vectorizers] + [cues]
     ).tocsr()
-    classifier = LinearSVC(C=0.5, class_weight="balanced", random_state=SEED, max_iter=10_000)
+    classifier = LinearSVC(C=C, class_weight="balanced", random_state=SEED, max_iter=10_000)
     classifier.fit(matrix, targets)
     analyzers = [
         (vectorizer.build_analyzer(), dict(vectorizer.vocabulary_), vectorizer.idf_)
