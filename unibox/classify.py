@@ -81,8 +81,9 @@ def classify_message(
 ) -> Classification:
     """The label of an incoming reply: its headers, then its new text and subject."""
     text = new_text(message)
-    found = detect(message, text=text)
-    return _decide(text, header(message, "Subject"), found, use_llm, model)
+    subject = header(message, "Subject")
+    found = detect(message, text=text, subject=subject)
+    return _decide(text, subject, found, use_llm, model)
 
 
 def _decide(

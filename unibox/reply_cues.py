@@ -13,23 +13,40 @@ import unicodedata
 import numpy as np
 
 from unibox.auto_replies import AWAY, LEFT
+from unibox.phrases import PhraseSet
 from unibox.unsubscribe_requests import asks_to_unsubscribe
 
 
+def _accent_table() -> dict[int, str]:
+    table = {0x2019: "'"}  # the typographic apostrophe, as typed by phones and word processors
+    for code in range(0xC0, 0x250):
+        char = chr(code)
+        base = "".join(
+            part for part in unicodedata.normalize("NFKD", char) if not unicodedata.combining(part)
+        )
+        if base and base != char:
+            table[code] = base
+    return table
+
+
+_ACCENTS = _accent_table()
+
+
 def strip_accents(text: str) -> str:
-    """The text without combining accents: "Réunion" → "Reunion"."""
-    if text.isascii():
-        return text
-    decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'"))
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
+    """The text without accents on Latin letters: "Réunion" → "Reunion"."""
+    return text.translate(_ACCENTS)
 
 
-def _group(*patterns: str) -> re.Pattern[str]:
-    joined = "|".join(f"(?:{pattern})" for pattern in patterns)
-    return re.compile(strip_accents(joined), re.IGNORECASE | re.MULTILINE)
+def fold(text: str) -> str:
+    """Lower case without accents: how the model and the cues compare texts."""
+    return text.lower().translate(_ACCENTS)
 
 
-CUES: dict[str, re.Pattern[str]] = {
+def _group(*patterns: str) -> PhraseSet:
+    return PhraseSet([strip_accents(pattern) for pattern in patterns], re.IGNORECASE | re.MULTILINE)
+
+
+CUES: dict[str, PhraseSet] = {
     "meeting": _group(
         r"\b(?:call|demo|zoom|teams|meet(?:ing)?|calendar|calendly|invite|slot|availability|"
         r"available|schedule|book|hop on|jump on|coffee|let'?s talk|talk (?:then|tomorrow|next)|"
@@ -187,10 +204,11 @@ NAMES: tuple[str, ...] = (
 )
 
 
-def cue_features(text: str) -> np.ndarray:
-    """One value per name in NAMES for a `model_input` text."""
-    plain = strip_accents(text)
-    values = [1.0 if pattern.search(plain) else 0.0 for pattern in CUES.values()]
+def cue_features(text: str, folded: str | None = None) -> np.ndarray:
+    """One value per name in NAMES for a `model_input` text (`folded` is `fold(text)`, when
+    the caller has it)."""
+    folded = fold(text) if folded is None else folded
+    values = [1.0 if pattern.search(folded) else 0.0 for pattern in CUES.values()]
     values.append(1.0 if _EMAIL.search(text) else 0.0)
     values.append(1.0 if AWAY.search(text) else 0.0)
     values.append(1.0 if LEFT.search(text) else 0.0)

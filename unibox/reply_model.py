@@ -17,17 +17,19 @@ and costs more than the scoring itself for a single short text.
 import hashlib
 import json
 import math
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise, repeat
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from unibox.mail import html_to_text
-from unibox.reply_cues import cue_features
+from unibox.reply_cues import cue_features, fold
 from unibox.reply_text import extract
 from unibox.subjects import without_reply_prefixes
 
@@ -94,20 +96,36 @@ def load_examples(path: Path = DATA_FILE) -> list[Example]:
     return examples
 
 
+_WORD = re.compile(r"\w+")
+
+
+def word_grams(folded: str) -> list[str]:
+    """Words and pairs of words of a folded text."""
+    words = _WORD.findall(folded)
+    return words + [f"{first} {second}" for first, second in pairwise(words)]
+
+
+def char_grams(folded: str) -> list[str]:
+    """Two to five characters from inside each word, the word padded with a space each side
+    (scikit-learn's "char_wb"): robust to typos and to the endings of six languages."""
+    grams: list[str] = []
+    for word in folded.split():
+        padded = f" {word} "
+        size = len(padded)
+        for length in range(2, min(5, size) + 1):
+            grams += [padded[start : start + length] for start in range(size - length + 1)]
+    return grams
+
+
+ANALYZERS: tuple[Callable[[str], list[str]], ...] = (word_grams, char_grams)
+
+
 def _vectorizers() -> list[Any]:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    common = {
-        "lowercase": True,
-        "strip_accents": "unicode",
-        "sublinear_tf": True,
-        "dtype": np.float64,
-    }
     return [
-        TfidfVectorizer(
-            analyzer="word", ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", **common
-        ),
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, **common),
+        TfidfVectorizer(analyzer=word_grams, sublinear_tf=True, dtype=np.float64),
+        TfidfVectorizer(analyzer=char_grams, sublinear_tf=True, dtype=np.float64, min_df=2),
     ]
 
 
@@ -131,20 +149,19 @@ class Model:
     def scores(self, text: str) -> np.ndarray:
         """One score per label (the linear model's decision function)."""
         text = text[:MAX_INPUT]
-        total = self._bias + (cue_features(text) * CUE_SCALE) @ self._cue_weights
+        folded = fold(text)
+        total = self._bias + (cue_features(text, folded) * CUE_SCALE) @ self._cue_weights
         for (analyze, vocabulary, idf), offset in zip(self._analyzers, self._offsets, strict=False):
-            counts = Counter(
-                index for gram in analyze(text) if (index := vocabulary.get(gram)) is not None
+            counts = Counter(analyze(folded))
+            indexes = np.fromiter(
+                map(vocabulary.get, counts, repeat(-1)), dtype=np.int64, count=len(counts)
             )
-            if not counts:
+            known = indexes >= 0
+            if not known.any():
                 continue
-            indexes = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-            values = np.fromiter(
-                (1.0 + math.log(count) for count in counts.values()),
-                dtype=np.float64,
-                count=len(counts),
-            )
-            values *= idf[indexes]
+            indexes = indexes[known]
+            values = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))[known]
+            values = (1.0 + np.log(values)) * idf[indexes]
             values /= math.sqrt(float(values @ values))
             total += values @ self._weights_by_feature[indexes + offset]
         return total
@@ -173,17 +190,17 @@ def train(examples: Iterable[Example]) -> Model:
 
     rows = list(examples)
     texts = [example.text for example in rows]
+    folded = [fold(text) for text in texts]
     targets = [example.label for example in rows]
     vectorizers = _vectorizers()
-    cues = csr_matrix(np.vstack([cue_features(text) * CUE_SCALE for text in texts]))
-    matrix = hstack(
-        [vectorizer.fit_transform(texts) for vectorizer in vectorizers] + [cues]
-    ).tocsr()
+    cues = [cue_features(text, each) * CUE_SCALE for text, each in zip(texts, folded, strict=True)]
+    blocks = [vectorizer.fit_transform(folded) for vectorizer in vectorizers]
+    matrix = hstack([*blocks, csr_matrix(np.vstack(cues))]).tocsr()
     classifier = LinearSVC(C=C, class_weight="balanced", random_state=SEED, max_iter=10_000)
     classifier.fit(matrix, targets)
     analyzers = [
-        (vectorizer.build_analyzer(), dict(vectorizer.vocabulary_), vectorizer.idf_)
-        for vectorizer in vectorizers
+        (analyze, dict(vectorizer.vocabulary_), vectorizer.idf_)
+        for analyze, vectorizer in zip(ANALYZERS, vectorizers, strict=True)
     ]
     return Model(analyzers, classifier.coef_, classifier.intercept_, list(classifier.classes_))
 
