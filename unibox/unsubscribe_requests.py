@@ -9,16 +9,17 @@ and the model reads the answer as one of its features (`unibox.reply_cues`).
 
 import re
 
+from unibox.phrases import PhraseSet
 from unibox.subjects import without_reply_prefixes
 
 
-def _phrases(*patterns: str) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{pattern})" for pattern in patterns), re.IGNORECASE)
+def _phrases(*patterns: str) -> PhraseSet:
+    return PhraseSet(list(patterns))
 
 
 _UNSUBSCRIBE = _phrases(
     # English
-    r"\bun-?sub(?:s?c?r?i?b?\w*)?\b",  # unsubscribe, unsubscribed, unsub, the usual typos
+    r"\bunsub\b|\bun-?subs?c?r?i?b\w*",  # unsubscribe(d), unsub, "unsubcribe"; not "unsubtle"
     r"\bopt(?:-|\s)?(?:me\s+|us\s+)?out\b",
     r"\bremove (?:me|us|myself|my (?:e-?mail|e-?mail address|address|name|details|data|contact"
     r"(?: details| info)?|info(?:rmation)?)|this (?:e-?mail(?: address)?|address))\b",
@@ -124,10 +125,48 @@ _FOOTER_LINE = re.compile(
     re.IGNORECASE,
 )
 _PUNCTUATION = re.compile(r"[\W_]+")
+# "STOP." or "Stop!" opening a reply.
+_STOP_FIRST = re.compile(r"\W*stop\s*[.!,;:]", re.IGNORECASE)
+# Words that alone ask to stop, to be recognised with a typo ("unsubcribe", "Uitschrivjen").
+_KEYWORDS = (
+    "unsubscribe", "unsubscribed", "uitschrijven", "afmelden", "abmelden", "abbestellen",
+    "austragen", "desinscription", "desinscrire", "desinscrivez", "desabonner", "desabonnez",
+    "desabonnement", "descadastrar", "descadastre", "desuscribir", "desuscribirme",
+    "desinscribirme", "disiscrivetemi",
+)  # fmt: skip
+_WORDS = re.compile(r"[^\W\d_]{6,}")
+_FOLD = str.maketrans("àâäáãçéèêëíìîïñóòôöõúùûüœ", "aaaaaceeeeiiiinooooouuuuo")
 
 
 def _one_word(text: str) -> bool:
     return bool(_ONE_WORD.fullmatch(_PUNCTUATION.sub(" ", text).strip()))
+
+
+def _near(word: str, keyword: str) -> bool:
+    """At most one letter added, dropped, changed, or two neighbours swapped."""
+    if abs(len(word) - len(keyword)) > 1:
+        return False
+    previous2: list[int] = []
+    previous = list(range(len(keyword) + 1))
+    for i, char in enumerate(word, 1):
+        current = [i]
+        for j, other in enumerate(keyword, 1):
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char != other))
+            if i > 1 and j > 1 and char == keyword[j - 2] and word[i - 2] == other:
+                cost = min(cost, previous2[j - 2] + 1)
+            current.append(cost)
+        if min(current) > 1:
+            return False
+        previous2, previous = previous, current
+    return previous[-1] <= 1
+
+
+def _misspelt_keyword(text: str) -> re.Match[str] | None:
+    for found in _WORDS.finditer(text):
+        word = found.group().lower().translate(_FOLD)
+        if any(word[:2] == keyword[:2] and _near(word, keyword) for keyword in _KEYWORDS):
+            return found
+    return None
 
 
 def asks_to_unsubscribe(text: str, subject: str = "") -> bool:
@@ -135,15 +174,17 @@ def asks_to_unsubscribe(text: str, subject: str = "") -> bool:
 
     A phrase anywhere counts, unless it is negated ("don't unsubscribe me"), quoted, or on a
     line that is a link or an instruction (our own footer, when quoted history slips
-    through); so does a reply whose first paragraph, or whose subject, is only "stop",
-    "unsubscribe", "abmelden"…
+    through), and so do the words "unsubscribe", "abmelden", "uitschrijven"… with one typo;
+    so does a reply whose first paragraph, or whose subject, is only "stop", "unsubscribe",
+    "abmelden"…, or that opens with "STOP.".
     """
     subject = without_reply_prefixes(subject[:500])
     text = text[:5000].replace("\u2019", "'").strip()
-    if _one_word(text.split("\n\n", 1)[0]) or _one_word(subject):
+    if _one_word(text.split("\n\n", 1)[0]) or _one_word(subject) or _STOP_FIRST.match(text):
         return True
     text = f"{subject}\n{text}"
-    for found in _UNSUBSCRIBE.finditer(text):
+    misspelt = _misspelt_keyword(text)
+    for found in [*_UNSUBSCRIBE.finditer(text), *([misspelt] if misspelt else [])]:
         line_start = text.rfind("\n", 0, found.start()) + 1
         line_end = text.find("\n", found.end())
         line = text[line_start : line_end if line_end >= 0 else len(text)]
