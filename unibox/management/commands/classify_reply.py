@@ -24,11 +24,17 @@ class Command(BaseCommand):
 
 
 def _line(name: str) -> dict[str, Any]:
+    # The same error lines as extract_reply's and parse_bounce's.
     try:
         message = parse(Path(name).read_bytes())
-    except (OSError, UnreadableMessage) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        return {"file": name, "error": reason}
+    except FileNotFoundError:
+        return {"file": name, "error": "no such file"}
+    except IsADirectoryError:
+        return {"file": name, "error": "a directory, not a file"}
+    except OSError as error:
+        return {"file": name, "error": f"cannot be read: {error.strerror or error}"}
+    except UnreadableMessage as error:
+        return {"file": name, "error": str(error)}
     result = classify_message(message)
     auto = result.auto_reply
     return {
