@@ -156,6 +156,21 @@ try:
 except ValueError as _error:
     raise SettingsError(f"REACHKIT_INBOX_ALLOWED_NETWORKS: {_error}") from None
 
+# Reply labels (unibox/classify.py): offline unless an OpenAI-compatible chat endpoint is
+# set (its base, ".../v1", or the full ".../chat/completions" URL). The self-hoster picks it,
+# not a tenant, so it is not held to the inbox address policy. Any error, or an answer that
+# is not one label, falls back to the offline classifier; the key is never logged.
+LLM_URL = env_str("REACHKIT_LLM_URL", "").strip()
+LLM_API_KEY = env_str("REACHKIT_LLM_API_KEY", "").strip()
+LLM_MODEL = env_str("REACHKIT_LLM_MODEL", "").strip()
+LLM_TIMEOUT_SECONDS = env_int("REACHKIT_LLM_TIMEOUT_SECONDS", 10)
+if LLM_URL and not re.match(r"https?://[^/\s]+", LLM_URL):
+    raise SettingsError(f"REACHKIT_LLM_URL must be an http:// or https:// URL, got {LLM_URL!r}")
+if LLM_URL and not LLM_MODEL:
+    raise SettingsError("REACHKIT_LLM_MODEL is required when REACHKIT_LLM_URL is set")
+if not 1 <= LLM_TIMEOUT_SECONDS <= 120:
+    raise SettingsError("REACHKIT_LLM_TIMEOUT_SECONDS must be between 1 and 120")
+
 # Rate limits (reachkit/ratelimit.py), as requests per window: "600/min", "5/15min".
 THROTTLE_RATE = env_rate("REACHKIT_THROTTLE_RATE", "600/min")  # per API key
 # Per client address, API requests without a valid key (none, malformed, wrong or revoked),

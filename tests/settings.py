@@ -27,3 +27,4 @@ INBOX_CONNECT_TIMEOUT_SECONDS = 2
 # The suite's mail servers listen on loopback: let inbox hosts reach it, as a self-hoster
 # would allow their own network (security tests set it back to nothing).
 INBOX_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+LLM_URL = ""  # the offline classifier unless a test points it at its fake endpoint
