@@ -446,5 +446,7 @@ LOGGING = {
         "django.server": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "celery": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # flufl.bounce says at INFO which of its twenty detectors it runs, for every bounce.
+        "flufl.bounce": {"level": "WARNING"},
     },
 }

@@ -20,6 +20,11 @@ from html.parser import HTMLParser
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 
 
+# Headers longer than this are parsed each time rather than kept: the cache holds 4,096
+# entries, and a message may carry megabytes of headers.
+_MAX_CACHED_HEADER = 1_000
+
+
 @functools.lru_cache(maxsize=4096)
 def _parsed_header(name: str, value: str) -> str:
     return email.policy.default.header_fetch_parse(name, value)
@@ -34,6 +39,8 @@ class _RememberingPolicy(EmailPolicy):
     def header_fetch_parse(self, name: str, value: str) -> str:
         if hasattr(value, "name"):
             return value
+        if len(value) > _MAX_CACHED_HEADER:
+            return email.policy.default.header_fetch_parse(name, value)
         return _parsed_header(name, value)
 
 
