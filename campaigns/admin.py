@@ -11,9 +11,10 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from campaigns import analytics, html_body, merge_tags, rendering, services
-from campaigns import schedule as windows
+from campaigns import services, windows
+from campaigns.content import html_body, merge_tags, rendering
 from campaigns.models import Campaign, CampaignInbox, Schedule, Sequence, Variant
+from campaigns.reporting import analytics
 from reachkit.admin_scoping import WorkspaceRawIdWidget, WorkspaceScoped, WorkspaceScopedAdmin
 from reachkit.errors import DomainError
 from reachkit.text import header_text_error

@@ -11,8 +11,7 @@ from datetime import time
 
 from django.db import transaction
 
-from campaigns import schedule as windows
-from campaigns import services
+from campaigns import services, windows
 from campaigns.models import Campaign, Variant
 from inboxes.models import Inbox
 from inboxes.services import inbox_connect_sink

@@ -3,8 +3,8 @@ import uuid
 from django.core.validators import MaxValueValidator
 from django.db import models
 
-from campaigns import html_body
-from campaigns import schedule as windows
+from campaigns import windows
+from campaigns.content import html_body
 
 MAX_DELAY_DAYS = 365
 

@@ -9,17 +9,15 @@ variant letter.
 import dataclasses
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime, time, timedelta
+from datetime import time, timedelta
 from typing import Any, TypeVar
 
 from django.db import transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F, Max, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.db.models import DateTimeField, ExpressionWrapper, F, Max, QuerySet
 from django.utils.timezone import now
 
-from blocklist.services import blocklist_add
-from campaigns import html_body, merge_tags, rendering
-from campaigns import schedule as windows
+from campaigns import windows
+from campaigns.content import html_body, merge_tags, rendering
 from campaigns.models import (
     MAX_DELAY_DAYS,
     Campaign,
@@ -588,49 +586,3 @@ def variant_preview(
         return rendering.preview(variant, lead=lead, variables=variables, inbox=inbox)
     except merge_tags.TooLong as error:
         raise EmailTooLong.of(error) from None
-
-
-# --- What happens to a lead while the campaign sends --------------------------------------------
-
-
-@transaction.atomic
-def lead_unsubscribe(*, lead: Lead) -> None:
-    """The lead asked to hear no more: marked, its sequence stopped, its address blocklisted."""
-    Lead.objects.filter(pk=lead.pk).update(is_unsubscribed=True, next_due_at=None, updated_at=now())
-    Send.objects.filter(lead=lead, status=Send.Status.SCHEDULED).update(
-        status=Send.Status.SKIPPED, skip_reason="unsubscribed"
-    )
-    blocklist_add(workspace=lead.workspace, raw=lead.email)
-
-
-@transaction.atomic
-def lead_reply_received(
-    *, lead: Lead, received_at: datetime, label: str | None = None, is_positive: bool = False
-) -> None:
-    """The lead replied (the unified inbox calls this).
-
-    The lead becomes `replied`; with the campaign's `stop_on_reply` its sequence stops.
-    The reply counts for the last email the lead got before it (per-variant analytics).
-    """
-    campaign = Campaign.objects.get(pk=lead.campaign_id)  # its options now, not as cached
-    updates: dict[str, Any] = {
-        "status": Lead.Status.REPLIED,
-        "replied_at": Coalesce(F("replied_at"), Value(received_at)),
-        "is_positive": is_positive,
-        "updated_at": now(),
-    }
-    if label is not None:
-        updates["label"] = label
-    if campaign.stop_on_reply:
-        updates["next_due_at"] = None
-        Send.objects.filter(lead=lead, status=Send.Status.SCHEDULED).update(
-            status=Send.Status.SKIPPED, skip_reason="replied"
-        )
-    Lead.objects.filter(pk=lead.pk).update(**updates)
-    answered = (
-        Send.objects.filter(lead=lead, status=Send.Status.SENT, sent_at__lte=received_at)
-        .order_by("-sent_at")
-        .first()
-    )
-    if answered is not None and answered.replied_at is None:
-        Send.objects.filter(pk=answered.pk).update(replied_at=received_at)
