@@ -185,6 +185,18 @@ class Send(models.Model):
         UNKNOWN = "unknown"  # the connection broke after DATA: reconciled, never resent blindly
         SKIPPED = "skipped"  # a stop rule held it back; `skip_reason` says which
 
+    class SkipReason(models.TextChoices):
+        """Why a step was not sent: on a `skipped` row (or a retry failed for want of its
+        inbox). Stored, and read back by diagnostics: a value never changes meaning."""
+
+        UNSUBSCRIBED = "unsubscribed"
+        BOUNCED = "bounced"
+        BLOCKLISTED = "blocklisted"
+        REPLIED = "replied"
+        COMPANY_REPLIED = "company_replied"
+        INBOX_DETACHED = "inbox_detached"  # a follow-up whose thread's inbox left the campaign
+        INBOX_DELETED = "inbox_deleted"  # a retry whose inbox was deleted: failed
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # No single-column indexes on these foreign keys: the composite indexes below lead with
     # them (the unique one with the lead), and every index costs each send a write.
@@ -231,7 +243,9 @@ class Send(models.Model):
     subject = models.TextField(blank=True, default="")
     smtp_code = models.PositiveSmallIntegerField(null=True, blank=True)
     smtp_response = models.TextField(blank=True, default="")
-    skip_reason = models.CharField(max_length=32, blank=True, default="")
+    skip_reason = models.CharField(
+        max_length=32, choices=SkipReason.choices, blank=True, default=""
+    )
     # The lead's reply, attributed to the last email it got before replying.
     replied_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

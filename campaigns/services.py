@@ -27,6 +27,7 @@ from campaigns.models import (
     Sequence,
     Variant,
 )
+from campaigns.sending import rules
 from inboxes.models import Inbox
 from leads.bulk import lock_campaign
 from leads.models import Lead
@@ -363,10 +364,7 @@ def sequence_create(*, campaign: Campaign, delay_days: int = DEFAULT_DELAY_DAYS)
 
 def _still_going(campaign: Campaign) -> Any:
     """The campaign's leads that may get more email (no stop rule holds them)."""
-    leads = Lead.objects.filter(
-        campaign=campaign, is_bounced=False, is_unsubscribed=False, is_blocklisted=False
-    )
-    return leads.filter(replied_at__isnull=True) if campaign.stop_on_reply else leads
+    return Lead.objects.filter(campaign=campaign).exclude(rules.stopped_q(campaign))
 
 
 def _after_last_email(delay_days: int) -> ExpressionWrapper:

@@ -19,9 +19,10 @@ inbox); the counts say what holds the campaign back as a whole.
 
 A lead's state, the first that applies:
 
-- `stopped`, with a reason: unsubscribed, bounced or blocklisted (the lead's flags),
-  replied (with `stop_on_reply`), or the reason a stop rule recorded on a skipped send
-  (`company_replied`, `inbox_detached`, a blocklist entry…);
+- `stopped`, with a reason: the first stop rule that holds it now (campaigns/sending/rules.py:
+  unsubscribed, bounced, blocklisted, replied with `stop_on_reply`, company_replied with
+  `stop_on_company_reply`), or the reason recorded on its last, skipped send
+  (`inbox_detached`…);
 - `due_first_step` / `due_follow_up`: its next email is due (`next_due_at` passed);
 - `waiting_on_delay`: its next email is due later (a follow-up's `delay_days`);
 - `in_flight`: an email is claimed, scheduled for a retry, or of unknown outcome;
@@ -57,16 +58,15 @@ from leads.models import Lead
 
 STOPPED = "stopped:"
 LAST = "last:"
-# The stop reasons the scheduler and the services record, in the answer's order.
+# The skip reasons the answer counts by name, in its order; any other is "other".
 STOP_REASONS = (
-    "bounced",
-    "unsubscribed",
-    "blocklisted",
-    "replied",
-    "company_replied",
-    "inbox_detached",
+    Send.SkipReason.BOUNCED,
+    Send.SkipReason.UNSUBSCRIBED,
+    Send.SkipReason.BLOCKLISTED,
+    Send.SkipReason.REPLIED,
+    Send.SkipReason.COMPANY_REPLIED,
+    Send.SkipReason.INBOX_DETACHED,
 )
-IN_FLIGHT = (Send.Status.CLAIMED, Send.Status.SCHEDULED, Send.Status.UNKNOWN)
 PROVIDER_NAMES: dict[str, str] = {
     Inbox.Provider.GOOGLE: "Google",
     Inbox.Provider.MICROSOFT: "Microsoft",
@@ -272,13 +272,6 @@ def _lead_states(campaign: Campaign, now: datetime) -> QuerySet[Any]:
     look-up per lead on the sends' lead index: `last:<status>:<skip reason>`, or `last::`
     without any email. `_state_of` names those.
     """
-    stopped = [
-        When(is_unsubscribed=True, then=Value(f"{STOPPED}unsubscribed")),
-        When(is_bounced=True, then=Value(f"{STOPPED}bounced")),
-        When(is_blocklisted=True, then=Value(f"{STOPPED}blocklisted")),
-    ]
-    if campaign.stop_on_reply:
-        stopped.append(When(replied_at__isnull=False, then=Value(f"{STOPPED}replied")))
     last_email = (
         Send.objects.filter(lead=OuterRef("pk"))
         .order_by("-step", "-created_at")
@@ -287,7 +280,7 @@ def _lead_states(campaign: Campaign, now: datetime) -> QuerySet[Any]:
     )
     return Lead.objects.filter(campaign=campaign).annotate(
         state=Case(
-            *stopped,
+            *rules.stop_reason_case(campaign, prefix=STOPPED),
             When(next_due_at__lte=now, next_step=1, then=Value("due_first_step")),
             When(next_due_at__lte=now, then=Value("due_follow_up")),
             When(next_due_at__gt=now, then=Value("waiting_on_delay")),
@@ -304,7 +297,7 @@ def _state_of(key: str) -> str:
     if not key.startswith(LAST):
         return key
     status, _, reason = key.removeprefix(LAST).partition(":")
-    if status in IN_FLIGHT:
+    if status in rules.IN_FLIGHT:
         return "in_flight"
     if status == Send.Status.SKIPPED:
         return f"{STOPPED}{reason}"
@@ -331,11 +324,11 @@ def _leads(campaign: Campaign, now: datetime) -> tuple[LeadsDiagnosis, Counter[s
             due_by_provider[row["provider"]] += row["n"]
         if row["state"] == "waiting_on_delay" and row["earliest_due"] is not None:
             waiting_next.append(row["earliest_due"])
-    outbox = Send.objects.filter(campaign=campaign, status__in=IN_FLIGHT).aggregate(
+    outbox = Send.objects.filter(campaign=campaign, status__in=rules.IN_FLIGHT).aggregate(
         retries_due=Count("pk", filter=Q(status=Send.Status.SCHEDULED, due_at__lte=now)),
         unknown=Count("pk", filter=Q(status=Send.Status.UNKNOWN)),
     )
-    stopped = dict.fromkeys(STOP_REASONS, 0)
+    stopped: dict[str, int] = {reason.value: 0 for reason in STOP_REASONS}
     stopped["other"] = 0
     for state, n in states.items():
         if state.startswith(STOPPED):

@@ -34,10 +34,10 @@ from imapclient.exceptions import IMAPClientError
 from campaigns.content.merge_tags import MergeTagError, TooLong
 from campaigns.content.message import UnsafeHeader
 from campaigns.models import Campaign, Send
-from campaigns.sending import compose, outbox, protection, rules, smtp
+from campaigns.sending import compose, outbox, protection, smtp
 from campaigns.sending.compose import Thread
 from campaigns.sending.outbox import Prepared
-from campaigns.sending.rules import Delivery
+from campaigns.sending.rules import Delivery, Outcome
 from inboxes import connection
 from inboxes.connection import ConnectionCheckFailed
 from inboxes.models import Inbox
@@ -172,9 +172,9 @@ def _deliver_batch(batch: list[Send], threads: dict[uuid.UUID, Thread]) -> PassR
                     )
                     done.append((item, delivery))
                     _count(report, delivery)
-                    if delivery.outcome == rules.SENT:
+                    if delivery.outcome == Outcome.SENT:
                         filed.append(item.data)
-                    elif delivery.outcome == rules.BOUNCED:
+                    elif delivery.outcome == Outcome.BOUNCED:
                         bounced_in.add(item.send.campaign_id)
                     if delivery.connection_lost:
                         break
@@ -217,11 +217,11 @@ def _deliver_batch(batch: list[Send], threads: dict[uuid.UUID, Thread]) -> PassR
 
 
 def _count(report: PassReport, delivery: Delivery) -> None:
-    if delivery.outcome == rules.SENT:
+    if delivery.outcome == Outcome.SENT:
         report.sent += 1
-    elif delivery.outcome == rules.DEFERRED:
+    elif delivery.outcome == Outcome.DEFERRED:
         report.deferred += 1
-    elif delivery.outcome in (rules.BOUNCED, rules.FAILED):
+    elif delivery.outcome in (Outcome.BOUNCED, Outcome.FAILED):
         report.failed += 1
 
 

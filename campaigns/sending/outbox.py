@@ -33,7 +33,7 @@ from django.db.models import Case, Count, DateTimeField, F, Value, When
 from campaigns.models import Campaign, Send
 from campaigns.models import Sequence as Step
 from campaigns.sending import rules
-from campaigns.sending.rules import Delivery
+from campaigns.sending.rules import Delivery, Outcome
 from leads.models import Lead
 
 logger = logging.getLogger("reachkit.scheduler")
@@ -75,7 +75,7 @@ def campaign_sends_today(campaign: Campaign, now: datetime) -> int:
     """Emails the campaign used today, in its own timezone's day."""
     return Send.objects.filter(
         campaign=campaign,
-        claimed_at__gte=rules.local_day_start(campaign, now),
+        claimed_at__gte=rules.local_day_start(campaign.schedule.timezone, now),
         status__in=rules.COUNTED,
     ).count()
 
@@ -244,12 +244,12 @@ def write_outcomes(
 ) -> None:
     """The sent ones in two or three statements however many they are, the rest (rare)
     one by one. The caller holds the transaction."""
-    sent = [(item, delivery) for item, delivery in results if delivery.outcome == rules.SENT]
+    sent = [(item, delivery) for item, delivery in results if delivery.outcome == Outcome.SENT]
     if sent:
         _mark_sent(sent, now)
         _advance_leads([item.send for item, _ in sent], delays, now)
     for item, delivery in results:
-        if delivery.outcome != rules.SENT:
+        if delivery.outcome != Outcome.SENT:
             record_outcome(item.send, delivery, item.subject, now)
 
 
@@ -261,16 +261,16 @@ def record_outcome(send: Send, delivery: Delivery, subject: str, now: datetime) 
         "smtp_response": delivery.response,
     }
     with outcome_writes():
-        if delivery.outcome == rules.BOUNCED:
+        if delivery.outcome == Outcome.BOUNCED:
             Send.objects.filter(pk=send.pk).update(status=Send.Status.BOUNCED, **fields)
             Lead.objects.filter(pk=send.lead_id).update(
                 is_bounced=True, next_due_at=None, updated_at=now
             )
-        elif delivery.outcome == rules.DEFERRED:
+        elif delivery.outcome == Outcome.DEFERRED:
             retry(send, now, response=delivery.response, code=delivery.code)
         else:
             status = (
-                Send.Status.UNKNOWN if delivery.outcome == rules.UNKNOWN else Send.Status.FAILED
+                Send.Status.UNKNOWN if delivery.outcome == Outcome.UNKNOWN else Send.Status.FAILED
             )
             Send.objects.filter(pk=send.pk).update(status=status, **fields)
 
@@ -352,17 +352,16 @@ def _advance_leads_sql(
     """`_advance_leads`' UPDATE written out for PostgreSQL: the ORM's expression building
     for it costs more than the statement itself, once per chunk on the sending path."""
     thread = "%s" if step == 1 else "thread_inbox_id"
-    next_due_sql = (
-        "NULL"
-        if next_due is None
-        else f"CASE WHEN {rules.stopped_sql(campaign)} THEN NULL ELSE %s END"
-    )
     params: list[Any] = [Lead.Status.UNCONTACTED.value, Lead.Status.CONTACTED.value, now]
     if step == 1:
         params.append(inbox_id)
     params.append(step + 1)
-    if next_due is not None:
-        params.append(next_due)
+    if next_due is None:
+        next_due_sql = "NULL"
+    else:
+        stopped, stopped_params = rules.stopped_sql(campaign)
+        next_due_sql = f"CASE WHEN {stopped} THEN NULL ELSE %s END"
+        params += [*stopped_params, next_due]
     params += [now, lead_ids]
     with db_connection.cursor() as cursor:
         cursor.execute(

@@ -196,26 +196,30 @@ class StepPlan:
 # --- Stop rules ------------------------------------------------------------------------------
 
 
-def stop_reasons(campaign: Campaign, leads: Sequence[Lead]) -> dict[uuid.UUID, str]:
-    """Why each lead that must not get another email must not: two queries for the batch."""
-    if not leads:
-        return {}
+def stop_facts(campaign: Campaign, leads: Sequence[Lead]) -> rules.Facts:
+    """What the stop rules read beyond a batch's own rows (`rules.Facts`): one query for the
+    blocklist, one more for colleagues' replies when the campaign stops on them."""
     blocked = blocklisted_among(workspace=campaign.workspace, emails=[lead.email for lead in leads])
     replied_domains: set[str] = set()
-    if campaign.stop_on_company_reply:
+    if rules.needs_colleagues(campaign):
         replied_domains = set(
-            Lead.objects.filter(
-                campaign=campaign,
-                status=Lead.Status.REPLIED,
-                domain__in={lead.domain for lead in leads},
-            ).values_list("domain", flat=True)
+            Lead.objects.filter(campaign=campaign, domain__in={lead.domain for lead in leads})
+            .filter(rules.REPLIED.q())
+            .values_list("domain", flat=True)
         )
-    reasons = {}
-    for lead in leads:
-        reason = rules.lead_stop_reason(campaign, lead, blocked, replied_domains)
-        if reason:
-            reasons[lead.pk] = reason
-    return reasons
+    return rules.Facts(frozenset(blocked), frozenset(replied_domains))
+
+
+def stop_reasons(campaign: Campaign, leads: Sequence[Lead]) -> dict[uuid.UUID, Send.SkipReason]:
+    """Why each lead that must not get another email must not (`rules.stop_reason`)."""
+    if not leads:
+        return {}
+    facts = stop_facts(campaign, leads)
+    return {
+        lead.pk: reason
+        for lead in leads
+        if (reason := rules.stop_reason(campaign, lead, facts)) is not None
+    }
 
 
 # --- Claiming --------------------------------------------------------------------------------
@@ -256,7 +260,7 @@ class Round:
             message_id=make_message_id(send_id, inbox.domain),
         )
 
-    def skipped(self, lead: Lead, step: int, reason: str) -> Send:
+    def skipped(self, lead: Lead, step: int, reason: Send.SkipReason) -> Send:
         send_id = uuid.uuid4()
         return Send(
             id=send_id,
@@ -317,7 +321,7 @@ def _claim_retries(work: Round) -> None:
         if reason := reasons.get(send.lead_id):
             send.status, send.skip_reason = Send.Status.SKIPPED, reason
         elif send.inbox_id is None:
-            send.status, send.skip_reason = Send.Status.FAILED, "inbox_deleted"
+            send.status, send.skip_reason = Send.Status.FAILED, Send.SkipReason.INBOX_DELETED
         elif (inbox := work.pool.take(send.inbox_id)) is not None:
             send.status, send.claimed_at, send.claimed_by = (
                 Send.Status.CLAIMED,
@@ -415,7 +419,7 @@ def skip_orphaned_follow_ups(campaign: Campaign, now: datetime, *, limit: int = 
                 sequence=plan_steps.get(lead.next_step),
                 to_email=lead.email,
                 status=Send.Status.SKIPPED,
-                skip_reason="inbox_detached",
+                skip_reason=Send.SkipReason.INBOX_DETACHED,
                 message_id=make_message_id(send_id, "skipped.invalid"),
             )
             for lead in leads

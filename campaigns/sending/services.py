@@ -18,7 +18,7 @@ from django.utils.timezone import now
 
 from blocklist.services import blocklist_add
 from campaigns.models import Campaign, Send
-from campaigns.sending import delivery, passes
+from campaigns.sending import delivery, passes, rules
 from campaigns.sending.delivery import DeliverLater, PassReport
 from leads.models import Lead
 
@@ -65,10 +65,9 @@ def campaign_progress(campaign_id: uuid.UUID) -> int:
     total = leads.count()
     if not total:
         return 0
-    in_flight = Send.objects.filter(
-        campaign_id=campaign_id,
-        status__in=(Send.Status.CLAIMED, Send.Status.SCHEDULED, Send.Status.UNKNOWN),
-    ).values("lead_id")
+    in_flight = Send.objects.filter(campaign_id=campaign_id, status__in=rules.IN_FLIGHT).values(
+        "lead_id"
+    )
     done = leads.filter(next_due_at__isnull=True).exclude(pk__in=in_flight).count()
     return min(100, done * 100 // total)
 
@@ -78,7 +77,7 @@ def lead_unsubscribe(*, lead: Lead) -> None:
     """The lead asked to hear no more: marked, its sequence stopped, its address blocklisted."""
     Lead.objects.filter(pk=lead.pk).update(is_unsubscribed=True, next_due_at=None, updated_at=now())
     Send.objects.filter(lead=lead, status=Send.Status.SCHEDULED).update(
-        status=Send.Status.SKIPPED, skip_reason="unsubscribed"
+        status=Send.Status.SKIPPED, skip_reason=Send.SkipReason.UNSUBSCRIBED
     )
     blocklist_add(workspace=lead.workspace, raw=lead.email)
 
@@ -104,7 +103,7 @@ def lead_reply_received(
     if campaign.stop_on_reply:
         updates["next_due_at"] = None
         Send.objects.filter(lead=lead, status=Send.Status.SCHEDULED).update(
-            status=Send.Status.SKIPPED, skip_reason="replied"
+            status=Send.Status.SKIPPED, skip_reason=Send.SkipReason.REPLIED
         )
     Lead.objects.filter(pk=lead.pk).update(**updates)
     answered = (

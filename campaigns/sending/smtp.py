@@ -8,8 +8,7 @@ left: reconciled, never resent blindly).
 import re
 import smtplib
 
-from campaigns.sending import rules
-from campaigns.sending.rules import Delivery
+from campaigns.sending.rules import Delivery, Outcome
 
 
 def _reply(code: int, message: bytes | str) -> str:
@@ -21,11 +20,11 @@ def _refusal(code: int, message: bytes | str, *, recipient_phase: bool) -> Deliv
     """A refused MAIL, RCPT or DATA: temporary (4xx), a bounce, or a failure."""
     response = _reply(code, message)
     if 400 <= code < 500:
-        return Delivery(rules.DEFERRED, code, response, connection_lost=code == 421)
+        return Delivery(Outcome.DEFERRED, code, response, connection_lost=code == 421)
     # A bad address: refused at RCPT, or (some servers) after DATA with a 5.1.x status.
     if recipient_phase or " 5.1." in f" {response[4:]}":
-        return Delivery(rules.BOUNCED, code, response)
-    return Delivery(rules.FAILED, code, response)
+        return Delivery(Outcome.BOUNCED, code, response)
+    return Delivery(Outcome.FAILED, code, response)
 
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
@@ -53,7 +52,7 @@ def transmit(client: smtplib.SMTP, *, sender: str, recipient: str, data: bytes) 
             return _refusal(code, message, recipient_phase=False)
     except (smtplib.SMTPException, OSError) as error:
         return Delivery(
-            rules.DEFERRED, response=f"connection lost before DATA: {error}", connection_lost=True
+            Outcome.DEFERRED, response=f"connection lost before DATA: {error}", connection_lost=True
         )
     try:
         body = _LEADING_DOT.sub(b"..", data)  # dot-stuffing (RFC 5321 4.5.2)
@@ -63,8 +62,8 @@ def transmit(client: smtplib.SMTP, *, sender: str, recipient: str, data: bytes) 
         code, message = client.getreply()
     except (smtplib.SMTPException, OSError) as error:
         return Delivery(
-            rules.UNKNOWN, response=f"connection lost after DATA: {error}", connection_lost=True
+            Outcome.UNKNOWN, response=f"connection lost after DATA: {error}", connection_lost=True
         )
     if code == 250:
-        return Delivery(rules.SENT, code, _reply(code, message))
+        return Delivery(Outcome.SENT, code, _reply(code, message))
     return _refusal(code, message, recipient_phase=False)
