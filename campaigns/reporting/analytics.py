@@ -38,7 +38,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -48,6 +48,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, Send, Variant
 from campaigns.models import Sequence as Step
+from campaigns.sending import rules
 from leads.models import Lead
 
 DAILY_DAYS = 30
@@ -160,10 +161,6 @@ def campaign_stats(
     return result
 
 
-def local_today(campaign: Campaign, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(campaign.schedule.timezone)).date()
-
-
 def _count_by_campaign(queryset: QuerySet[Any]) -> dict[uuid.UUID, int]:
     rows = queryset.values("campaign_id").annotate(n=Count("pk")).order_by()
     return {row["campaign_id"]: row["n"] for row in rows}
@@ -205,7 +202,7 @@ def _sequence_stats(campaign_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Seque
 def _daily_stats(campaigns: Sequence[Campaign], now: datetime) -> dict[uuid.UUID, list[DailyStats]]:
     days = {
         campaign.pk: [
-            local_today(campaign, now) - timedelta(days=back)
+            rules.local_date(campaign.schedule.timezone, now) - timedelta(days=back)
             for back in range(DAILY_DAYS - 1, -1, -1)
         ]
         for campaign in campaigns
@@ -315,7 +312,8 @@ def _daily_activity(
         local_day = []
         for zone, ids in by_zone.items():
             dates = days[ids[0]]
-            start, end = _utc_bounds(dates[0], dates[-1], ZoneInfo(zone))
+            start = rules.local_midnight(zone, dates[0])
+            end = rules.local_midnight(zone, dates[-1] + timedelta(days=1))
             inside |= Q(campaign_id__in=ids, **{f"{instant}__gte": start, f"{instant}__lt": end})
             local_day.append(
                 When(campaign_id__in=ids, then=TruncDate(instant, tzinfo=ZoneInfo(zone)))
@@ -345,13 +343,6 @@ def _daily_activity(
         campaign_id: {day: Activity(**counts) for day, counts in by_day.items()}
         for campaign_id, by_day in counted.items()
     }
-
-
-def _utc_bounds(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """The UTC instants of local midnight before `first` and after `last`."""
-    start = datetime.combine(first, time.min, tzinfo=zone)
-    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
-    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def _zero() -> Value:

@@ -33,7 +33,7 @@ A lead's state, the first that applies:
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,6 +53,7 @@ from django.db.models.functions import Coalesce, Concat
 
 from campaigns.models import Campaign, InboxPace, Send
 from campaigns.sending import outbox, rules
+from campaigns.sending.rules import InboxState
 from inboxes.models import Inbox
 from leads.models import Lead
 
@@ -72,14 +73,6 @@ PROVIDER_NAMES: dict[str, str] = {
     Inbox.Provider.MICROSOFT: "Microsoft",
     Inbox.Provider.OTHER: "other providers",
 }
-
-
-class InboxState:
-    READY = "ready"
-    WAITING_FOR_GAP = "waiting_for_gap"
-    AT_DAILY_CAP = "at_daily_cap"
-    NOT_CONNECTED = "not_connected"
-    INACTIVE = "inactive"
 
 
 @dataclass(frozen=True)
@@ -205,9 +198,7 @@ def _window(campaign: Campaign, now: datetime) -> WindowDiagnosis:
 
 def _daily_limit(campaign: Campaign, now: datetime) -> DailyLimitDiagnosis:
     used = outbox.campaign_sends_today(campaign, now)
-    zone = ZoneInfo(campaign.schedule.timezone)
-    tomorrow = now.astimezone(zone).date() + timedelta(days=1)
-    resets_at = datetime.combine(tomorrow, time.min, tzinfo=zone).astimezone(UTC)
+    resets_at = rules.local_day_end(campaign.schedule.timezone, now)
     return DailyLimitDiagnosis(
         limit=campaign.daily_limit,
         used_today=used,
@@ -228,16 +219,9 @@ def _inboxes(campaign: Campaign, now: datetime) -> InboxesDiagnosis:
     items = []
     for inbox in attached:
         next_send_at = paces.get(inbox.pk)
-        if not inbox.is_active:
-            state = InboxState.INACTIVE
-        elif inbox.connection_status != Inbox.ConnectionStatus.CONNECTED:
-            state = InboxState.NOT_CONNECTED
-        elif used.get(inbox.pk, 0) >= inbox.daily_campaign_limit:
-            state = InboxState.AT_DAILY_CAP
-        elif next_send_at is not None and next_send_at > now:
-            state = InboxState.WAITING_FOR_GAP
-        else:
-            state = InboxState.READY
+        state = rules.inbox_state(
+            inbox, used_today=used.get(inbox.pk, 0), next_send_at=next_send_at, now=now
+        )
         items.append(
             InboxDiagnosis(
                 id=inbox.pk,
@@ -259,7 +243,7 @@ def _inboxes(campaign: Campaign, now: datetime) -> InboxesDiagnosis:
         not_connected=states[InboxState.NOT_CONNECTED],
         inactive=states[InboxState.INACTIVE],
         next_send_at=min(gaps, default=None),
-        caps_reset_at=rules.utc_day_start(now) + timedelta(days=1),
+        caps_reset_at=rules.utc_day_end(now),
         items=items,
     )
 

@@ -84,18 +84,32 @@ def inbox_usable(inbox: Inbox) -> bool:
     return inbox.is_active and inbox.connection_status == Inbox.ConnectionStatus.CONNECTED
 
 
+def cap_left(inbox: Inbox, used_today: int) -> int:
+    """How many more campaign emails the inbox may send today (its emails of the UTC day,
+    across campaigns, are `used_today`)."""
+    return inbox.daily_campaign_limit - used_today
+
+
+def gap_passed(next_send_at: datetime | None, now: datetime) -> bool:
+    """Whether the random gap since the inbox's last email is over (its pace row's time)."""
+    return next_send_at is None or next_send_at <= now
+
+
 def inbox_state(
     inbox: Inbox, *, used_today: int, next_send_at: datetime | None, now: datetime
 ) -> InboxState:
-    """The first reason an inbox may not send now, or READY. `used_today`: its emails of the
-    UTC day across campaigns; `next_send_at`: the end of its gap (its pace row)."""
+    """Whether an inbox may send a campaign email now (READY), else the first reason not.
+
+    The scheduler's pool asks the same three questions (in the order cheapest to answer
+    under its locks); diagnostics asks this.
+    """
     if not inbox.is_active:
         return InboxState.INACTIVE
-    if inbox.connection_status != Inbox.ConnectionStatus.CONNECTED:
+    if not inbox_usable(inbox):
         return InboxState.NOT_CONNECTED
-    if used_today >= inbox.daily_campaign_limit:
+    if cap_left(inbox, used_today) <= 0:
         return InboxState.AT_DAILY_CAP
-    if next_send_at is not None and next_send_at > now:
+    if not gap_passed(next_send_at, now):
         return InboxState.WAITING_FOR_GAP
     return InboxState.READY
 
@@ -301,6 +315,11 @@ def stopped_sql(campaign: Campaign) -> tuple[str, tuple[Any, ...]]:
 def utc_day_start(now: datetime) -> datetime:
     """Midnight UTC today: inbox caps count per UTC day."""
     return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def utc_day_end(now: datetime) -> datetime:
+    """Midnight UTC tonight: when inbox caps reset."""
+    return utc_day_start(now) + timedelta(days=1)
 
 
 def local_date(zone: str, now: datetime) -> date:

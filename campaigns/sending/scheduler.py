@@ -65,10 +65,7 @@ class InboxPool:
         work to right now sits this round out.
         """
         candidates = {
-            inbox.pk: inbox
-            for inbox in campaign.inboxes.filter(
-                is_active=True, connection_status=Inbox.ConnectionStatus.CONNECTED
-            )
+            inbox.pk: inbox for inbox in campaign.inboxes.all() if rules.inbox_usable(inbox)
         }
         if not candidates:
             return cls({})
@@ -82,14 +79,14 @@ class InboxPool:
             for pace in InboxPace.objects.select_for_update(skip_locked=True).filter(
                 inbox_id__in=candidates
             )
-            if pace.next_send_at is None or pace.next_send_at <= now
+            if rules.gap_passed(pace.next_send_at, now)
         ]
         used_today = outbox.inbox_sends_today(ready, now)
         _, gap_high = settings.SEND_GAP_SECONDS
         pooled = {}
         for inbox_id in ready:
             inbox = candidates[inbox_id]
-            remaining = inbox.daily_campaign_limit - used_today.get(inbox_id, 0)
+            remaining = rules.cap_left(inbox, used_today.get(inbox_id, 0))
             if remaining > 0:
                 allowance = 1 if gap_high > 0 else remaining
                 pooled[inbox_id] = PooledInbox(inbox, remaining, allowance)

@@ -20,10 +20,15 @@ from hypothesis import strategies as st
 
 from blocklist.models import BlocklistEntry
 from campaigns import services
-from campaigns.models import Campaign, Send
+from campaigns.models import Campaign, InboxPace, Send
+from campaigns.reporting.diagnostics import campaign_diagnosis
 from campaigns.sending import rules, scheduler
+from campaigns.sending.rules import InboxState
+from campaigns.sending.scheduler import InboxPool
+from inboxes.models import Inbox
 from leads.models import Lead
 from tests.campaigns.factories import CampaignFactory
+from tests.inboxes.factories import InboxFactory
 from tests.leads.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -247,3 +252,48 @@ def test_a_lead_marked_replied_without_its_time_gets_nothing_more_anywhere(alice
     stopped = api.get(f"/api/v1/campaigns/{campaign.pk}/diagnostics").json()["data"]["leads"]
     assert stopped["stopped"]["replied"] == 1
     assert stopped["due_follow_ups"] == 1
+
+
+def test_the_scheduler_and_diagnostics_agree_on_which_inboxes_may_send(alice):
+    now = timezone.now()
+    campaign = CampaignFactory(workspace=alice.workspace)
+    connected = {"connection_status": Inbox.ConnectionStatus.CONNECTED}
+    inboxes = {
+        InboxState.READY: InboxFactory(workspace=alice.workspace, **connected),
+        InboxState.INACTIVE: InboxFactory(workspace=alice.workspace, is_active=False, **connected),
+        InboxState.NOT_CONNECTED: InboxFactory(
+            workspace=alice.workspace, connection_status=Inbox.ConnectionStatus.ERROR
+        ),
+        InboxState.AT_DAILY_CAP: InboxFactory(
+            workspace=alice.workspace, daily_campaign_limit=1, **connected
+        ),
+        InboxState.WAITING_FOR_GAP: InboxFactory(workspace=alice.workspace, **connected),
+    }
+    services.campaign_inboxes_attach(
+        campaign=campaign, inbox_ids=[inbox.pk for inbox in inboxes.values()]
+    )
+    InboxPace.objects.create(
+        inbox=inboxes[InboxState.WAITING_FOR_GAP], next_send_at=now + timedelta(minutes=3)
+    )
+    capped = inboxes[InboxState.AT_DAILY_CAP]
+    lead = LeadFactory(campaign=campaign)
+    Send.objects.create(
+        campaign=campaign,
+        lead=lead,
+        step=1,
+        inbox=capped,
+        to_email=lead.email,
+        status=Send.Status.SENT,
+        claimed_at=now,
+        message_id=f"<{uuid.uuid4()}@test>",
+    )
+    campaign = Campaign.objects.select_related("schedule").get(pk=campaign.pk)
+
+    with transaction.atomic():
+        pooled = set(InboxPool.lock(campaign, now).inboxes)
+    diagnosis = campaign_diagnosis(campaign=campaign, now=now)
+
+    assert {item.id: item.state for item in diagnosis.inboxes.items} == {
+        inbox.pk: state for state, inbox in inboxes.items()
+    }
+    assert pooled == {inboxes[InboxState.READY].pk}
