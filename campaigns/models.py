@@ -52,6 +52,25 @@ class Campaign(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def may_become(self, status: str) -> bool:
+        """Whether `status` may follow the campaign's own (`STATUS_TRANSITIONS`)."""
+        return status in STATUS_TRANSITIONS.get(self.status, frozenset())
+
+    @staticmethod
+    def statuses_that_may_become(status: str) -> list[str]:
+        """The statuses `status` may follow: a conditional UPDATE's filter."""
+        return [before for before, after in STATUS_TRANSITIONS.items() if status in after]
+
+
+# Which status may follow which: a person's changes (API, admin) and bounce protection's
+# pause all go through it. Launching (→ active) also needs the campaign to be ready
+# (services.campaign_launch_problems).
+STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
+    Campaign.Status.DRAFT: frozenset({Campaign.Status.ACTIVE}),
+    Campaign.Status.ACTIVE: frozenset({Campaign.Status.PAUSED}),
+    Campaign.Status.PAUSED: frozenset({Campaign.Status.ACTIVE}),
+}
+
 
 class CampaignInbox(models.Model):
     """An inbox attached to a campaign: the campaign may send from it."""

@@ -43,12 +43,6 @@ OPTION_FIELDS = (
     "esp_matching",
     "unsubscribe_option",
 )
-# Which status may follow which. Launching (→ active) also needs the campaign to be ready.
-TRANSITIONS = {
-    Campaign.Status.DRAFT: {Campaign.Status.ACTIVE},
-    Campaign.Status.ACTIVE: {Campaign.Status.PAUSED},
-    Campaign.Status.PAUSED: {Campaign.Status.ACTIVE},
-}
 _Row = TypeVar("_Row", Sequence, Variant)
 VARIANT_LETTERS = tuple(chr(code) for code in range(ord("A"), ord("Z") + 1))
 
@@ -163,7 +157,7 @@ def _sync_unsubscribe_links(campaign: Campaign) -> None:
 
 
 def _check_transition(campaign: Campaign, status: str) -> None:
-    if status not in TRANSITIONS.get(Campaign.Status(campaign.status), set()):
+    if not campaign.may_become(status):
         message = f"A {campaign.status} campaign cannot become {status}."
         raise InvalidStatusTransition(message, details={"status": [message]})
     if status == Campaign.Status.ACTIVE:

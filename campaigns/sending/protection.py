@@ -12,7 +12,8 @@ logger = logging.getLogger("reachkit.sender")
 
 
 def check_bounce_rate(campaign_id: uuid.UUID) -> None:
-    """Bounce protection: pause an active campaign whose bounces pass the threshold."""
+    """Pause a campaign whose bounces pass the threshold, through the status transitions
+    every pause goes through (models.STATUS_TRANSITIONS)."""
     sends = Send.objects.filter(
         campaign_id=campaign_id, status__in=(Send.Status.SENT, Send.Status.BOUNCED)
     )
@@ -27,7 +28,10 @@ def check_bounce_rate(campaign_id: uuid.UUID) -> None:
         f"({bounced * 100 / total:.1f} %, above {settings.BOUNCE_PAUSE_PERCENT} %). "
         "Clean the lead list, then resume."
     )
-    paused = Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.ACTIVE).update(
+    # A conditional UPDATE: only a campaign whose status may become paused (active) moves,
+    # so a person's concurrent pause or resume is never overwritten.
+    pausable = Campaign.statuses_that_may_become(Campaign.Status.PAUSED)
+    paused = Campaign.objects.filter(pk=campaign_id, status__in=pausable).update(
         status=Campaign.Status.PAUSED, paused_reason=reason, updated_at=timezone.now()
     )
     if paused:

@@ -9,7 +9,7 @@ from django.test import Client
 
 from blocklist.services import blocklist_contains
 from campaigns import services
-from campaigns.models import Campaign, Send
+from campaigns.models import STATUS_TRANSITIONS, Campaign, Send
 from campaigns.sending.delivery import deliver
 from campaigns.sending.outbox import recover_stale_claims
 from campaigns.sending.passes import run_pass
@@ -325,6 +325,23 @@ def test_bounce_protection_pauses_the_campaign_and_says_why(outreach, settings):
     campaign = Campaign.objects.get(pk=outreach.campaign.pk)
     assert campaign.status == Campaign.Status.PAUSED
     assert "2 of 4 emails bounced" in campaign.paused_reason
+
+
+def test_bounce_protection_pauses_only_where_the_status_table_allows_a_pause(
+    outreach, settings, monkeypatch
+):
+    """It pauses through the transitions every pause goes through, not beside them: with
+    active → paused taken out of the table, it cannot pause either."""
+    settings.BOUNCE_PAUSE_MIN_SENDS = 4
+    settings.BOUNCE_PAUSE_PERCENT = 20
+    monkeypatch.setitem(STATUS_TRANSITIONS, Campaign.Status.ACTIVE, frozenset())
+    outreach.add_leads(*(f"lead{n}@acme.com" for n in range(4)))
+    outreach.smtp.reply_to_rcpt("lead0@acme.com", "550 5.1.1 User unknown")
+    outreach.smtp.reply_to_rcpt("lead1@acme.com", "550 5.1.1 User unknown")
+
+    outreach.send_due()
+
+    assert Campaign.objects.get(pk=outreach.campaign.pk).status == Campaign.Status.ACTIVE
 
 
 def test_bounces_under_the_threshold_keep_the_campaign_going(outreach, settings):
