@@ -13,13 +13,11 @@ from django.utils.html import format_html, format_html_join
 
 from campaigns import services, windows
 from campaigns.content import html_body, merge_tags, rendering
-from campaigns.models import Campaign, CampaignInbox, Schedule, Sequence, Variant
+from campaigns.models import OPTION_FIELDS, Campaign, CampaignInbox, Schedule, Sequence, Variant
 from campaigns.reporting import analytics
 from reachkit.admin_scoping import WorkspaceRawIdWidget, WorkspaceScoped, WorkspaceScopedAdmin
 from reachkit.errors import DomainError
 from reachkit.text import header_text_error
-
-OPTION_FIELDS = list(services.OPTION_FIELDS)
 
 
 class ScheduleForm(forms.ModelForm):

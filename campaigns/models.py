@@ -7,6 +7,16 @@ from campaigns import windows
 from campaigns.content import html_body
 
 MAX_DELAY_DAYS = 365
+# The campaign's options: what the API shows and takes as `options`, the admin edits, and
+# campaign_update sets; in the order shown.
+OPTION_FIELDS = (
+    "daily_limit",
+    "stop_on_reply",
+    "stop_on_company_reply",
+    "text_only",
+    "esp_matching",
+    "unsubscribe_option",
+)
 
 
 class Campaign(models.Model):

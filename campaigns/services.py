@@ -20,6 +20,7 @@ from campaigns import windows
 from campaigns.content import html_body, merge_tags, rendering
 from campaigns.models import (
     MAX_DELAY_DAYS,
+    OPTION_FIELDS,
     Campaign,
     CampaignInbox,
     Schedule,
@@ -35,14 +36,6 @@ from reachkit.errors import DomainError, NotFound, ValidationFailed
 from reachkit.models import Workspace
 
 DEFAULT_DELAY_DAYS = 3
-OPTION_FIELDS = (
-    "daily_limit",
-    "stop_on_reply",
-    "stop_on_company_reply",
-    "text_only",
-    "esp_matching",
-    "unsubscribe_option",
-)
 _Row = TypeVar("_Row", Sequence, Variant)
 VARIANT_LETTERS = tuple(chr(code) for code in range(ord("A"), ord("Z") + 1))
 

@@ -2,12 +2,30 @@
 
 from typing import Any
 
+from django.db.models import BooleanField
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from campaigns import windows
-from campaigns.models import MAX_DELAY_DAYS, Campaign, Schedule, Sequence, Variant
-from campaigns.reporting.analytics import CampaignStats
+from campaigns.models import (
+    MAX_DELAY_DAYS,
+    OPTION_FIELDS,
+    Campaign,
+    Schedule,
+    Sequence,
+    Variant,
+)
+from campaigns.reporting.analytics import CampaignStats, DailyStats, SequenceStats, VariantStats
+from campaigns.reporting.diagnostics import (
+    DailyLimitDiagnosis,
+    Diagnosis,
+    InboxDiagnosis,
+    InboxesDiagnosis,
+    LeadsDiagnosis,
+    Reason,
+    StoppedDiagnosis,
+    WindowDiagnosis,
+)
 from inboxes.models import Inbox
 from leads.inputs import MAX_VARIABLE_NAME_LENGTH, MAX_VARIABLE_VALUE_LENGTH, variable_problem
 from reachkit.api.fields import (
@@ -20,6 +38,7 @@ from reachkit.api.fields import (
     StrictUUIDField,
     refuse_bad_text,
 )
+from reachkit.api.projections import dataclass_serializer
 
 MAX_DAILY_LIMIT = 2_147_483_647  # the column's range: more is "no limit" in practice
 MAX_INBOX_IDS = 500
@@ -44,14 +63,7 @@ class CampaignInboxSerializer(serializers.ModelSerializer):
 class CampaignOptionsSerializer(serializers.ModelSerializer):
     class Meta:
         model = Campaign
-        fields = [
-            "daily_limit",
-            "stop_on_reply",
-            "stop_on_company_reply",
-            "text_only",
-            "esp_matching",
-            "unsubscribe_option",
-        ]
+        fields = list(OPTION_FIELDS)
         read_only_fields = fields
 
 
@@ -93,165 +105,119 @@ class ScheduleSerializer(serializers.Serializer):
         }
 
 
-class CampaignStatsSerializer(serializers.Serializer):
-    """The headline numbers (the index's and update's `stats`)."""
+# --- Analytics and diagnostics: generated from the services' dataclasses -----------------------
 
-    progress = serializers.IntegerField(
-        help_text="Cached percentage of leads that will get no more email."
-    )
-    sequence_steps = serializers.IntegerField()
-    leads_count = serializers.IntegerField()
-    sent = serializers.IntegerField(
-        help_text="Emails that left: accepted, or refused by the recipient's server (bounced)."
-    )
-    contacted = serializers.IntegerField(
-        help_text="Distinct leads with at least one accepted email."
-    )
-    replies = serializers.IntegerField(help_text="Distinct leads that replied.")
-    reply_rate = serializers.FloatField(help_text="Percentage: replies / contacted.")
-    positive_replies = serializers.IntegerField(help_text="Replied leads marked positive.")
-    positive_reply_rate = serializers.FloatField(help_text="Percentage: positive / contacted.")
-    bounced = serializers.IntegerField(help_text="Bounced emails (counted among `sent`).")
-    bounce_rate = serializers.FloatField(help_text="Percentage: bounced / sent.")
+VariantStatsSerializer = dataclass_serializer(VariantStats, name="VariantStatsSerializer")
+SequenceStatsSerializer = dataclass_serializer(
+    SequenceStats, name="SequenceStatsSerializer", nested={VariantStats: VariantStatsSerializer}
+)
+DailyStatsSerializer = dataclass_serializer(DailyStats, name="DailyStatsSerializer")
+STATS_HELP = {
+    "progress": "Cached percentage of leads that will get no more email.",
+    "sent": "Emails that left: accepted, or refused by the recipient's server (bounced).",
+    "contacted": "Distinct leads with at least one accepted email.",
+    "replies": "Distinct leads that replied.",
+    "reply_rate": "Percentage: replies / contacted.",
+    "positive_replies": "Replied leads marked positive.",
+    "positive_reply_rate": "Percentage: positive / contacted.",
+    "bounced": "Bounced emails (counted among `sent`).",
+    "bounce_rate": "Percentage: bounced / sent.",
+}
+CampaignStatsSerializer = dataclass_serializer(
+    CampaignStats,
+    name="CampaignStatsSerializer",
+    doc="The headline numbers (the index's and update's `stats`).",
+    exclude=("daily", "sequences"),
+    help_texts=STATS_HELP,
+)
+CampaignAnalyticsSerializer = dataclass_serializer(
+    CampaignStats,
+    name="CampaignAnalyticsSerializer",
+    doc="The headline numbers, 30 daily rows ending today, and the per-variant breakdown.",
+    nested={DailyStats: DailyStatsSerializer, SequenceStats: SequenceStatsSerializer},
+    help_texts=STATS_HELP,
+)
 
-
-class DailyStatsSerializer(serializers.Serializer):
-    date = serializers.DateField()
-    sent = serializers.IntegerField()
-    replies = serializers.IntegerField()
-
-
-class VariantStatsSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    enabled = serializers.BooleanField()
-    sent = serializers.IntegerField()
-    replies = serializers.IntegerField()
-    reply_rate = serializers.FloatField()
-    positive_replies = serializers.IntegerField()
-    positive_reply_rate = serializers.FloatField()
-
-
-class SequenceStatsSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    step = serializers.IntegerField()
-    variants = VariantStatsSerializer(many=True)
-
-
-class CampaignAnalyticsSerializer(CampaignStatsSerializer):
-    """The headline numbers, 30 daily rows ending today, and the per-variant breakdown."""
-
-    daily = DailyStatsSerializer(many=True)
-    sequences = SequenceStatsSerializer(many=True)
-
-
-class DiagnosisReasonSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="A stable, machine-readable name for the reason.")
-    message = serializers.CharField(help_text="The reason in a sentence, with its numbers.")
-
-
-class DiagnosisWindowSerializer(serializers.Serializer):
-    timezone = serializers.CharField()
-    is_open = serializers.BooleanField(help_text="Whether the schedule allows sending now.")
-    opens_at = serializers.DateTimeField(
-        allow_null=True, help_text="Closed: the next opening; null when no day is enabled."
-    )
-    closes_at = serializers.DateTimeField(
-        allow_null=True, help_text="Open: when today's window closes."
-    )
-
-
-class DiagnosisDailyLimitSerializer(serializers.Serializer):
-    limit = serializers.IntegerField()
-    used_today = serializers.IntegerField(
-        help_text="Emails used today, in the campaign's timezone (sent, bounced, failed, "
-        "in flight)."
-    )
-    remaining = serializers.IntegerField()
-    resets_at = serializers.DateTimeField(help_text="Midnight in the campaign's timezone.")
-
-
-class DiagnosisInboxSerializer(serializers.Serializer):
-    STATES = ["ready", "waiting_for_gap", "at_daily_cap", "not_connected", "inactive"]
-
-    id = serializers.UUIDField()
-    email = serializers.CharField()
-    provider = serializers.CharField()
-    state = serializers.ChoiceField(choices=STATES)
-    used_today = serializers.IntegerField(help_text="Across all campaigns, in the UTC day.")
-    daily_limit = serializers.IntegerField(help_text="The inbox's daily_campaign_limit.")
-    next_send_at = serializers.DateTimeField(
-        allow_null=True, help_text="Waiting for its gap: when it may send again."
-    )
-
-
-class DiagnosisInboxesSerializer(serializers.Serializer):
-    attached = serializers.IntegerField()
-    usable_now = serializers.IntegerField(help_text="Active, connected, under cap, gap passed.")
-    waiting_for_gap = serializers.IntegerField()
-    at_daily_cap = serializers.IntegerField()
-    not_connected = serializers.IntegerField()
-    inactive = serializers.IntegerField()
-    next_send_at = serializers.DateTimeField(
-        allow_null=True, help_text="The earliest end of a gap among the inboxes waiting."
-    )
-    caps_reset_at = serializers.DateTimeField(help_text="Inbox caps count per UTC day.")
-    items = DiagnosisInboxSerializer(many=True)
-
-
-class DiagnosisStoppedSerializer(serializers.Serializer):
-    total = serializers.IntegerField()
-    bounced = serializers.IntegerField()
-    unsubscribed = serializers.IntegerField()
-    blocklisted = serializers.IntegerField()
-    replied = serializers.IntegerField()
-    company_replied = serializers.IntegerField()
-    inbox_detached = serializers.IntegerField()
-    other = serializers.IntegerField()
-
-
-class DiagnosisLeadsSerializer(serializers.Serializer):
-    """Each lead counts once, in the first state that applies (stopped first)."""
-
-    total = serializers.IntegerField()
-    due_first_step = serializers.IntegerField()
-    due_follow_ups = serializers.IntegerField()
-    retries_due = serializers.IntegerField(
-        help_text="Emails put back after a temporary failure and due again (in flight)."
-    )
-    awaiting_esp_detection = serializers.IntegerField(
-        allow_null=True,
-        help_text="Due for step 1, ESP not detected yet; null without esp_matching.",
-    )
-    waiting_on_delay = serializers.IntegerField()
-    next_due_at = serializers.DateTimeField(
-        allow_null=True, help_text="The earliest time a waiting lead is due."
-    )
-    in_flight = serializers.IntegerField(
-        help_text="Leads with an email claimed, scheduled for a retry, or of unknown outcome."
-    )
-    unknown_outcome = serializers.IntegerField(
-        help_text="Emails whose connection broke after sending, awaiting reconciliation."
-    )
-    failed = serializers.IntegerField()
-    finished = serializers.IntegerField()
-    stopped = DiagnosisStoppedSerializer()
-
-
-class CampaignDiagnosticsSerializer(serializers.Serializer):
-    """Why the campaign is or is not sending right now (campaigns/diagnostics.py)."""
-
-    checked_at = serializers.DateTimeField()
-    sending = serializers.BooleanField(help_text="True exactly when `reasons` is empty.")
-    status = serializers.CharField()
-    paused_reason = serializers.CharField(
-        allow_null=True, help_text="Why it paused itself (bounce protection); null otherwise."
-    )
-    reasons = DiagnosisReasonSerializer(many=True, help_text="What keeps it from sending.")
-    warnings = DiagnosisReasonSerializer(many=True, help_text="What slows it down.")
-    window = DiagnosisWindowSerializer()
-    daily_limit = DiagnosisDailyLimitSerializer()
-    inboxes = DiagnosisInboxesSerializer()
-    leads = DiagnosisLeadsSerializer()
+DiagnosisReasonSerializer = dataclass_serializer(
+    Reason,
+    name="DiagnosisReasonSerializer",
+    help_texts={
+        "code": "A stable, machine-readable name for the reason.",
+        "message": "The reason in a sentence, with its numbers.",
+    },
+)
+DiagnosisWindowSerializer = dataclass_serializer(
+    WindowDiagnosis,
+    name="DiagnosisWindowSerializer",
+    help_texts={
+        "is_open": "Whether the schedule allows sending now.",
+        "opens_at": "Closed: the next opening; null when no day is enabled.",
+        "closes_at": "Open: when today's window closes.",
+    },
+)
+DiagnosisDailyLimitSerializer = dataclass_serializer(
+    DailyLimitDiagnosis,
+    name="DiagnosisDailyLimitSerializer",
+    help_texts={
+        "used_today": "Emails used today, in the campaign's timezone (sent, bounced, failed, "
+        "in flight).",
+        "resets_at": "Midnight in the campaign's timezone.",
+    },
+)
+DiagnosisInboxSerializer = dataclass_serializer(
+    InboxDiagnosis,
+    name="DiagnosisInboxSerializer",
+    help_texts={
+        "used_today": "Across all campaigns, in the UTC day.",
+        "daily_limit": "The inbox's daily_campaign_limit.",
+        "next_send_at": "Waiting for its gap: when it may send again.",
+    },
+)
+DiagnosisInboxesSerializer = dataclass_serializer(
+    InboxesDiagnosis,
+    name="DiagnosisInboxesSerializer",
+    nested={InboxDiagnosis: DiagnosisInboxSerializer},
+    help_texts={
+        "usable_now": "Active, connected, under cap, gap passed.",
+        "next_send_at": "The earliest end of a gap among the inboxes waiting.",
+        "caps_reset_at": "Inbox caps count per UTC day.",
+    },
+)
+DiagnosisStoppedSerializer = dataclass_serializer(
+    StoppedDiagnosis, name="DiagnosisStoppedSerializer"
+)
+DiagnosisLeadsSerializer = dataclass_serializer(
+    LeadsDiagnosis,
+    name="DiagnosisLeadsSerializer",
+    doc="Each lead counts once, in the first state that applies (stopped first).",
+    nested={StoppedDiagnosis: DiagnosisStoppedSerializer},
+    help_texts={
+        "retries_due": "Emails put back after a temporary failure and due again (in flight).",
+        "awaiting_esp_detection": "Due for step 1, ESP not detected yet; null without "
+        "esp_matching.",
+        "next_due_at": "The earliest time a waiting lead is due.",
+        "in_flight": "Leads with an email claimed, scheduled for a retry, or of unknown outcome.",
+        "unknown_outcome": "Emails whose connection broke after sending, awaiting reconciliation.",
+    },
+)
+CampaignDiagnosticsSerializer = dataclass_serializer(
+    Diagnosis,
+    name="CampaignDiagnosticsSerializer",
+    doc="Why the campaign is or is not sending right now (campaigns/reporting/diagnostics.py).",
+    nested={
+        Reason: DiagnosisReasonSerializer,
+        WindowDiagnosis: DiagnosisWindowSerializer,
+        DailyLimitDiagnosis: DiagnosisDailyLimitSerializer,
+        InboxesDiagnosis: DiagnosisInboxesSerializer,
+        LeadsDiagnosis: DiagnosisLeadsSerializer,
+    },
+    help_texts={
+        "sending": "True exactly when `reasons` is empty.",
+        "paused_reason": "Why it paused itself (bounce protection); null otherwise.",
+        "reasons": "What keeps it from sending.",
+        "warnings": "What slows it down.",
+    },
+)
 
 
 class CampaignSerializer(serializers.ModelSerializer):
@@ -337,19 +303,26 @@ class CampaignCreateSerializer(serializers.Serializer):
     name = StrictCharField(max_length=150)
 
 
+def option_input(name: str) -> serializers.Field:
+    """An option's input field, strictly typed after its model field."""
+    if isinstance(Campaign._meta.get_field(name), BooleanField):
+        return StrictBooleanField(required=False)
+    return StrictIntegerField(min_value=0, max_value=MAX_DAILY_LIMIT, required=False)
+
+
 class CampaignUpdateSerializer(serializers.Serializer):
+    # Name, status, and any of the options (OPTION_FIELDS, added by get_fields).
     name = StrictCharField(max_length=150, required=False)
     status = StrictChoiceField(
         choices=STATUS_CHANGES,
         required=False,
         help_text="draft → active, active → paused, paused → active.",
     )
-    daily_limit = StrictIntegerField(min_value=0, max_value=MAX_DAILY_LIMIT, required=False)
-    stop_on_reply = StrictBooleanField(required=False)
-    stop_on_company_reply = StrictBooleanField(required=False)
-    text_only = StrictBooleanField(required=False)
-    unsubscribe_option = StrictBooleanField(required=False)
-    esp_matching = StrictBooleanField(required=False)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields.update({name: option_input(name) for name in OPTION_FIELDS})
+        return fields
 
 
 @extend_schema_field({"type": "string", "example": "09:00"})

@@ -32,7 +32,7 @@ A lead's state, the first that applies:
 
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -59,15 +59,6 @@ from leads.models import Lead
 
 STOPPED = "stopped:"
 LAST = "last:"
-# The skip reasons the answer counts by name, in its order; any other is "other".
-STOP_REASONS = (
-    Send.SkipReason.BOUNCED,
-    Send.SkipReason.UNSUBSCRIBED,
-    Send.SkipReason.BLOCKLISTED,
-    Send.SkipReason.REPLIED,
-    Send.SkipReason.COMPANY_REPLIED,
-    Send.SkipReason.INBOX_DETACHED,
-)
 PROVIDER_NAMES: dict[str, str] = {
     Inbox.Provider.GOOGLE: "Google",
     Inbox.Provider.MICROSOFT: "Microsoft",
@@ -104,7 +95,7 @@ class InboxDiagnosis:
     id: uuid.UUID
     email: str
     provider: str
-    state: str
+    state: InboxState
     used_today: int
     daily_limit: int
     next_send_at: datetime | None
@@ -124,6 +115,24 @@ class InboxesDiagnosis:
 
 
 @dataclass(frozen=True)
+class StoppedDiagnosis:
+    """Stopped leads by skip reason (`Send.SkipReason`'s values); any other is `other`."""
+
+    total: int
+    bounced: int
+    unsubscribed: int
+    blocklisted: int
+    replied: int
+    company_replied: int
+    inbox_detached: int
+    other: int
+
+
+# The skip reasons the answer counts by name.
+NAMED_REASONS = tuple(field.name for field in fields(StoppedDiagnosis))[1:-1]
+
+
+@dataclass(frozen=True)
 class LeadsDiagnosis:
     total: int
     due_first_step: int
@@ -136,7 +145,7 @@ class LeadsDiagnosis:
     unknown_outcome: int
     failed: int
     finished: int
-    stopped: dict[str, int]
+    stopped: StoppedDiagnosis
 
 
 @dataclass(frozen=True)
@@ -312,12 +321,11 @@ def _leads(campaign: Campaign, now: datetime) -> tuple[LeadsDiagnosis, Counter[s
         retries_due=Count("pk", filter=Q(status=Send.Status.SCHEDULED, due_at__lte=now)),
         unknown=Count("pk", filter=Q(status=Send.Status.UNKNOWN)),
     )
-    stopped: dict[str, int] = {reason.value: 0 for reason in STOP_REASONS}
-    stopped["other"] = 0
+    stopped: Counter[str] = Counter()
     for state, n in states.items():
         if state.startswith(STOPPED):
             reason = state.removeprefix(STOPPED)
-            stopped[reason if reason in stopped else "other"] += n
+            stopped[reason if reason in NAMED_REASONS else "other"] += n
     leads = LeadsDiagnosis(
         total=sum(states.values()),
         due_first_step=states["due_first_step"],
@@ -330,7 +338,9 @@ def _leads(campaign: Campaign, now: datetime) -> tuple[LeadsDiagnosis, Counter[s
         unknown_outcome=outbox["unknown"],
         failed=states["failed"],
         finished=states["finished"],
-        stopped={"total": sum(stopped.values()), **stopped},
+        stopped=StoppedDiagnosis(
+            total=stopped.total(), other=stopped["other"], **{r: stopped[r] for r in NAMED_REASONS}
+        ),
     )
     return leads, due_by_provider
 
@@ -480,7 +490,7 @@ def _lead_reasons(
             Reason(
                 "all_leads_done",
                 f"Every lead is done: {leads.finished} finished the sequence, "
-                f"{leads.stopped['total']} stopped, {leads.failed} failed.",
+                f"{leads.stopped.total} stopped, {leads.failed} failed.",
             )
         )
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from campaigns import services
 from campaigns.models import Campaign, CampaignInbox, InboxPace, Send
+from campaigns.reporting.diagnostics import NAMED_REASONS
 from campaigns.sending import services as sending
 from inboxes.models import Inbox
 from leads.models import Lead
@@ -608,3 +609,7 @@ def test_another_workspaces_campaign_is_a_404_and_nothing_changes(api, alice, ch
 def test_an_unknown_campaign_is_a_404(api):
     response = api.get(f"{URL}/00000000-0000-4000-8000-000000000000/diagnostics")
     assert response.status_code == 404
+
+
+def test_the_stopped_counts_are_named_by_skip_reasons():
+    assert set(NAMED_REASONS) <= set(Send.SkipReason.values)
