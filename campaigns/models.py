@@ -223,6 +223,7 @@ class Send(models.Model):
         BLOCKLISTED = "blocklisted"
         REPLIED = "replied"
         COMPANY_REPLIED = "company_replied"
+        LEFT_COMPANY = "left_company"  # an automatic reply said the person left
         INBOX_DETACHED = "inbox_detached"  # a follow-up whose thread's inbox left the campaign
         INBOX_DELETED = "inbox_deleted"  # a retry whose inbox was deleted: failed
 
@@ -277,6 +278,9 @@ class Send(models.Model):
     )
     # The lead's reply, attributed to the last email it got before replying.
     replied_at = models.DateTimeField(null=True, blank=True)
+    # A soft bounce (mailbox full, deferred for good…) came back for it: the step is sent
+    # once more the next day; another soft bounce after that counts as a bounce.
+    soft_bounced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

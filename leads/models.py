@@ -73,6 +73,9 @@ class Lead(models.Model):
     replied_at = models.DateTimeField(null=True, blank=True)
     label = models.CharField(max_length=32, null=True, blank=True)
     is_positive = models.BooleanField(default=False, db_default=False)
+    # Set by the unified inbox when an automatic reply says the person left the company: a
+    # stop rule, like a bounce (campaigns/sending/rules.py).
+    left_company_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

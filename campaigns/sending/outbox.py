@@ -28,7 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Case, Count, DateTimeField, F, Value, When
+from django.db.models import Case, Count, DateTimeField, F, QuerySet, Value, When
 
 from campaigns.models import Campaign, Send
 from campaigns.models import Sequence as Step
@@ -170,6 +170,32 @@ def recover_stale_claims(now: datetime) -> int:
     if retried or unknown:
         logger.warning("recovered stale claims", extra={"retried": retried, "unknown": unknown})
     return retried + unknown
+
+
+def stop_held_leads(campaign: Campaign, leads: QuerySet[Lead], now: datetime) -> int:
+    """Apply the stop rules now to these leads of `campaign` (after something changed what
+    they say: a reply, a bounce, an unsubscribe): a lead a rule holds has nothing due any
+    more, and its emails waiting for a retry are skipped with the rule's reason. The others
+    are left as they are. Returns how many leads a rule holds."""
+    held = dict(
+        leads.filter(campaign=campaign)
+        .annotate(reason=rules.stop_reason_annotation(campaign))
+        .filter(reason__isnull=False)
+        .values_list("pk", "reason")
+    )
+    if not held:
+        return 0
+    Lead.objects.filter(pk__in=held, next_due_at__isnull=False).update(
+        next_due_at=None, updated_at=now
+    )
+    by_reason: dict[str, list[uuid.UUID]] = defaultdict(list)
+    for lead_id, reason in held.items():
+        by_reason[reason].append(lead_id)
+    for reason, lead_ids in by_reason.items():
+        Send.objects.filter(lead_id__in=lead_ids, status=Send.Status.SCHEDULED).update(
+            status=Send.Status.SKIPPED, skip_reason=reason
+        )
+    return len(held)
 
 
 # --- Recording outcomes ----------------------------------------------------------------------

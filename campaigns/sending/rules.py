@@ -249,6 +249,7 @@ STOP_RULES = (
     StopRule(SkipReason.UNSUBSCRIBED, IsTrue("is_unsubscribed")),
     StopRule(SkipReason.BOUNCED, IsTrue("is_bounced")),
     StopRule(SkipReason.BLOCKLISTED, AnyOf((IsTrue("is_blocklisted"), OnBlocklist()))),
+    StopRule(SkipReason.LEFT_COMPANY, IsSet("left_company_at")),
     StopRule(SkipReason.REPLIED, REPLIED, option="stop_on_reply"),
     StopRule(SkipReason.COMPANY_REPLIED, ColleagueReplied(), option="stop_on_company_reply"),
 )

@@ -42,6 +42,7 @@ class LeadState:
     is_unsubscribed: bool = False
     is_bounced: bool = False
     is_blocklisted: bool = False
+    left_company: bool = False
     entry: str | None = None  # "address" or "domain": a blocklist entry for it
     replied_at: bool = False
     status: str = Lead.Status.CONTACTED
@@ -57,6 +58,7 @@ def make_lead(campaign: Campaign, state: LeadState, number: int) -> Lead:
         is_unsubscribed=state.is_unsubscribed,
         is_bounced=state.is_bounced,
         is_blocklisted=state.is_blocklisted,
+        left_company_at=timezone.now() if state.left_company else None,
         replied_at=timezone.now() if state.replied_at else None,
         status=state.status,
     )
@@ -124,6 +126,7 @@ WAYS = [
     (Send.SkipReason.BLOCKLISTED, "flag", LeadState(is_blocklisted=True)),
     (Send.SkipReason.BLOCKLISTED, "address entry", LeadState(entry="address")),
     (Send.SkipReason.BLOCKLISTED, "domain entry", LeadState(entry="domain")),
+    (Send.SkipReason.LEFT_COMPANY, "left_company_at", LeadState(left_company=True)),
     (Send.SkipReason.REPLIED, "replied_at", LeadState(replied_at=True)),
     (Send.SkipReason.REPLIED, "status only", LeadState(status=Lead.Status.REPLIED)),
     (
@@ -193,6 +196,7 @@ STATES = st.builds(
     is_unsubscribed=st.booleans(),
     is_bounced=st.booleans(),
     is_blocklisted=st.booleans(),
+    left_company=st.booleans(),
     entry=st.sampled_from([None, None, "address", "domain"]),
     replied_at=st.booleans(),
     status=st.sampled_from(Lead.Status.values),
