@@ -109,7 +109,7 @@ def measure(leads: int, passes: int, server: str, halfway: bool) -> Run:
         if claimed != BATCH * (passes + 1):
             raise SystemExit(f"the passes claimed {claimed} emails, not {BATCH * (passes + 1)}")
         started = time.perf_counter()
-        campaign_progress(campaign.pk)
+        campaign_progress(campaign_id=campaign.pk)
         progress_seconds = time.perf_counter() - started
     return Run(leads, due, times, load_seconds, progress_seconds)
 

@@ -49,7 +49,9 @@ def campaign_progress_refresh(*, campaign_id: uuid.UUID, force: bool = False) ->
     key = f"campaign-progress:{campaign_id}"
     if not force and not cache.add(key, 1, timeout=PROGRESS_REFRESH_SECONDS):
         return
-    Campaign.objects.filter(pk=campaign_id).update(progress=campaign_progress(campaign_id))
+    Campaign.objects.filter(pk=campaign_id).update(
+        progress=campaign_progress(campaign_id=campaign_id)
+    )
 
 
 def campaigns_progress_refresh() -> None:
@@ -60,7 +62,7 @@ def campaigns_progress_refresh() -> None:
         campaign_progress_refresh(campaign_id=campaign_id, force=True)
 
 
-def campaign_progress(campaign_id: uuid.UUID) -> int:
+def campaign_progress(*, campaign_id: uuid.UUID) -> int:
     """Percent of the campaign's leads that will get no more email (finished or stopped)."""
     leads = Lead.objects.filter(campaign_id=campaign_id)
     total = leads.count()

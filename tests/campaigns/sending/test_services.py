@@ -21,6 +21,7 @@ PUBLIC = (
     services.lead_bounced,
     services.lead_auto_replied,
     services.campaign_progress_refresh,
+    services.campaign_progress,
     services.send_pass_run,
     services.sends_deliver,
 )
