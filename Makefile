@@ -13,7 +13,7 @@ export PATH := $(BIN):$(PATH)
 help:
 	@echo "make run    start web, workers, beat and a mail sink on SQLite + a file broker (http://127.0.0.1:$(PORT))"
 	@echo "make test   run the whole suite (DATABASE_URL / CELERY_BROKER_URL pick real services)"
-	@echo "make lint   ruff, formatting, mypy and the migrations check"
+	@echo "make lint   ruff, formatting, mypy, the import contracts and the migrations check"
 	@echo "make fmt    format and auto-fix"
 	@echo "make bench  run the benchmarks in bench/"
 	@echo "make fuzz   fuzz every API operation of a live server on PostgreSQL (Schemathesis, .ci/fuzz)"
@@ -61,6 +61,7 @@ lint: $(VENV)/.installed-dev
 	ruff check .
 	ruff format --check .
 	mypy reachkit blocklist campaigns leads inboxes unibox
+	lint-imports
 	DJANGO_SETTINGS_MODULE=tests.settings python manage.py makemigrations --check --dry-run
 
 fmt: $(VENV)/.installed-dev

@@ -33,6 +33,9 @@ def bench_database(name: str, server: str = DEFAULT_SERVER, **env: str) -> Itera
             "REACHKIT_ALLOWED_HOSTS": "127.0.0.1,testserver",
             "REACHKIT_LOG_LEVEL": "WARNING",
             "CELERY_BROKER_URL": "memory://localhost/",
+            # The benches' mail sinks listen on loopback, which inbox hosts may not resolve
+            # to unless allowed (as `make run` allows its own sink).
+            "REACHKIT_INBOX_ALLOWED_NETWORKS": "127.0.0.0/8",
             **env,
         }
     )

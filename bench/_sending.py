@@ -106,7 +106,7 @@ class Sink:
 
 def open_timezone(now: datetime) -> str:
     """A supported timezone where a 00:00 to 23:30 window is open for the next hours."""
-    from campaigns.schedule import SUPPORTED_TIMEZONES
+    from campaigns.windows import SUPPORTED_TIMEZONES
 
     for name in SUPPORTED_TIMEZONES:
         if 1 <= now.astimezone(ZoneInfo(name)).hour < 20:

@@ -1,8 +1,8 @@
 """One scheduler pass with 10,000 and with 1,000,000 leads due, on PostgreSQL.
 
-A pass here is the celery-beat tick, `run_pass(inline=False)`: recover stale claims,
-reconcile unknown outcomes, then for each active campaign claim one round of work
-(`REACHKIT_SEND_BATCH_SIZE`, 200 leads) and enqueue its delivery. Claiming only: the
+A pass here is the celery-beat tick (the `campaigns.send_due` task, run in this process):
+recover stale claims, reconcile unknown outcomes, then for each active campaign claim one
+round of work (`REACHKIT_SEND_BATCH_SIZE`, 200 leads) and enqueue its delivery. Claiming only: the
 broker is in memory and no worker runs, so nothing is delivered (delivery costs the same
 per email whatever the database holds; bench/send_pipeline.py times it).
 
@@ -80,8 +80,8 @@ def measure(leads: int, passes: int, server: str, halfway: bool) -> Run:
         from django.utils import timezone
 
         from campaigns.models import Send
-        from campaigns.scheduler import run_pass
-        from campaigns.sender import campaign_progress
+        from campaigns.sending.services import campaign_progress
+        from campaigns.tasks import send_pass_run_task
         from leads.models import Lead
         from reachkit.services import workspace_get_or_create
 
@@ -103,13 +103,13 @@ def measure(leads: int, passes: int, server: str, halfway: bool) -> Run:
         times = []
         for _ in range(passes + 1):
             started = time.perf_counter()
-            run_pass(inline=False)
+            send_pass_run_task()
             times.append(time.perf_counter() - started)
         claimed = Send.objects.filter(status=Send.Status.CLAIMED).count()
         if claimed != BATCH * (passes + 1):
             raise SystemExit(f"the passes claimed {claimed} emails, not {BATCH * (passes + 1)}")
         started = time.perf_counter()
-        campaign_progress(campaign.pk)
+        campaign_progress(campaign_id=campaign.pk)
         progress_seconds = time.perf_counter() - started
     return Run(leads, due, times, load_seconds, progress_seconds)
 

@@ -1,7 +1,7 @@
 """The sending pipeline on PostgreSQL, against plain smtplib in the same run.
 
 Sends 5,000 emails of an active campaign (one inbox, gaps disabled, caps raised) through
-the real pipeline: one scheduler pass (`run_pass(inline=True)`, what `manage.py send_due`
+the real pipeline: one scheduler pass (`send_pass_run()`, what `manage.py send_due`
 runs) claiming, rendering (merge tags, spintax, HTML and text parts) and delivering over
 SMTP to an aiosmtpd sink in its own process, recording every outcome. Then sends the very
 same messages, rendered beforehand, with plain `smtplib` over one connection to the same
@@ -41,11 +41,11 @@ TARGET = 0.5
 
 # Where a pipeline email's time goes: (module, function, label), timed around each call.
 STEPS = (
-    ("campaigns.scheduler", "claim_for_campaign", "claiming (per email)"),
-    ("campaigns.sender", "compose", "rendering and building the message"),
-    ("campaigns.sender", "_mark_attempted", "the attempt marks (a durable commit a chunk)"),
-    ("campaigns.sender", "transmit", "the SMTP transaction"),
-    ("campaigns.sender", "record_chunk", "recording the outcomes (a transaction a chunk)"),
+    ("campaigns.sending.scheduler", "claim_for_campaign", "claiming (per email)"),
+    ("campaigns.sending.compose", "message_of", "rendering and building the message"),
+    ("campaigns.sending.outbox", "mark_attempted", "the attempt marks (a durable commit a chunk)"),
+    ("campaigns.sending.smtp", "transmit", "the SMTP transaction"),
+    ("campaigns.sending.outbox", "record_chunk", "recording the outcomes (a transaction a chunk)"),
 )
 
 
@@ -77,7 +77,7 @@ def timed_steps(spent: dict[str, float]) -> Iterator[None]:
 
 
 def run_pipeline(profile: bool) -> tuple[float, dict[str, int], dict[str, float]]:
-    from campaigns.scheduler import run_pass
+    from campaigns.sending.services import send_pass_run
 
     spent: dict[str, float] = defaultdict(float)
     profiler = cProfile.Profile() if profile else None
@@ -85,7 +85,7 @@ def run_pipeline(profile: bool) -> tuple[float, dict[str, int], dict[str, float]
         started = time.perf_counter()
         if profiler:
             profiler.enable()
-        report = run_pass(inline=True).as_dict()
+        report = send_pass_run().as_dict()
         if profiler:
             profiler.disable()
         seconds = time.perf_counter() - started
@@ -101,7 +101,7 @@ def prerender() -> tuple[list[tuple[str, bytes]], float]:
     from django.utils import timezone
 
     from campaigns.models import Send
-    from campaigns.sender import Thread, compose
+    from campaigns.sending.compose import Thread, message_of
 
     sends = list(
         Send.objects.select_related("campaign", "lead", "variant", "inbox").order_by(
@@ -112,7 +112,7 @@ def prerender() -> tuple[list[tuple[str, bytes]], float]:
     started = time.perf_counter()
     messages = []
     for send in sends:
-        _, message = compose(send, Thread(), now)
+        _, message = message_of(send, Thread(), now)
         messages.append((send.to_email, message))
     return messages, time.perf_counter() - started
 

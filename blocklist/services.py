@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, Q
 
 from blocklist.models import BlocklistEntry
 from reachkit.emails import email_domain, is_valid_domain, is_valid_email
@@ -59,6 +60,16 @@ def blocklisted_among(*, workspace: Workspace, emails: Iterable[str]) -> set[str
     return {
         address for address in addresses if address in blocked or email_domain(address) in blocked
     }
+
+
+def blocklist_holds(*, workspace: Any, address: Any, domain: Any) -> Exists:
+    """`blocklisted_among`'s check as a subquery: the address (lower-cased) or its domain has
+    an entry. Each argument is a value or an expression (`OuterRef("email_key")`), so a query
+    over many addresses asks it of each row."""
+    entries = BlocklistEntry.objects.filter(workspace=workspace).filter(
+        Q(value=address) | Q(value=domain)
+    )
+    return Exists(entries)
 
 
 def _matching(workspace: Workspace, email: str) -> Any:

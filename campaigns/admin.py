@@ -13,15 +13,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from campaigns import analytics, services
-from campaigns import schedule as windows
-from campaigns.models import Campaign, CampaignInbox, Schedule, Sequence, Variant
+from campaigns import services, windows
+from campaigns.models import OPTION_FIELDS, Campaign, CampaignInbox, Schedule, Sequence, Variant
+from campaigns.reporting import analytics
 from reachkit.admin_scoping import WorkspaceRawIdWidget, WorkspaceScoped, WorkspaceScopedAdmin
 from reachkit.admin_writes import ServiceWrites, form_errors, formset_errors, formset_rows
 from reachkit.errors import DomainError
 from reachkit.text import header_text_error
-
-OPTION_FIELDS = list(services.OPTION_FIELDS)
 
 
 class ScheduleForm(forms.ModelForm):

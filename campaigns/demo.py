@@ -11,12 +11,11 @@ from datetime import time
 
 from django.db import transaction
 
-from campaigns import schedule as windows
-from campaigns import services
+from campaigns import services, windows
 from campaigns.models import Campaign, Variant
 from inboxes.models import Inbox
 from inboxes.services import inbox_connect_sink
-from leads.inputs import IF_EXISTS_SKIP
+from leads.inputs import IfExists
 from leads.services import lead_bulk_save
 from reachkit.models import Workspace
 
@@ -108,7 +107,7 @@ def _make_campaign(workspace: Workspace, inbox: Inbox) -> Campaign:
         days={day: {"enabled": True} for day in windows.DAYS},
     )
     services.campaign_inboxes_attach(campaign=campaign, inbox_ids=[inbox.pk])
-    saved = lead_bulk_save(campaign=campaign, raw_leads=LEADS, if_exists=IF_EXISTS_SKIP)
+    saved = lead_bulk_save(campaign=campaign, raw_leads=LEADS, if_exists=IfExists.SKIP)
     if saved.errors:
         raise ValueError(f"the demo leads were refused: {saved.errors}")
     return services.campaign_update(

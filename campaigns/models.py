@@ -3,10 +3,20 @@ import uuid
 from django.core.validators import MaxValueValidator
 from django.db import models
 
-from campaigns import html_body
-from campaigns import schedule as windows
+from campaigns import windows
+from campaigns.content import html_body
 
 MAX_DELAY_DAYS = 365
+# The campaign's options: what the API shows and takes as `options`, the admin edits, and
+# campaign_update sets; in the order shown.
+OPTION_FIELDS = (
+    "daily_limit",
+    "stop_on_reply",
+    "stop_on_company_reply",
+    "text_only",
+    "esp_matching",
+    "unsubscribe_option",
+)
 
 
 class Campaign(models.Model):
@@ -51,6 +61,25 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def may_become(self, status: str) -> bool:
+        """Whether `status` may follow the campaign's own (`STATUS_TRANSITIONS`)."""
+        return status in STATUS_TRANSITIONS.get(self.status, frozenset())
+
+    @staticmethod
+    def statuses_that_may_become(status: str) -> list[str]:
+        """The statuses `status` may follow: a conditional UPDATE's filter."""
+        return [before for before, after in STATUS_TRANSITIONS.items() if status in after]
+
+
+# Which status may follow which: a person's changes (API, admin) and bounce protection's
+# pause all go through it. Launching (→ active) also needs the campaign to be ready
+# (services.campaign_launch_problems).
+STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
+    Campaign.Status.DRAFT: frozenset({Campaign.Status.ACTIVE}),
+    Campaign.Status.ACTIVE: frozenset({Campaign.Status.PAUSED}),
+    Campaign.Status.PAUSED: frozenset({Campaign.Status.ACTIVE}),
+}
 
 
 class CampaignInbox(models.Model):
@@ -185,6 +214,19 @@ class Send(models.Model):
         UNKNOWN = "unknown"  # the connection broke after DATA: reconciled, never resent blindly
         SKIPPED = "skipped"  # a stop rule held it back; `skip_reason` says which
 
+    class SkipReason(models.TextChoices):
+        """Why a step was not sent: on a `skipped` row (or a retry failed for want of its
+        inbox). Stored, and read back by diagnostics: a value never changes meaning."""
+
+        UNSUBSCRIBED = "unsubscribed"
+        BOUNCED = "bounced"
+        BLOCKLISTED = "blocklisted"
+        REPLIED = "replied"
+        COMPANY_REPLIED = "company_replied"
+        LEFT_COMPANY = "left_company"  # an automatic reply said the person left
+        INBOX_DETACHED = "inbox_detached"  # a follow-up whose thread's inbox left the campaign
+        INBOX_DELETED = "inbox_deleted"  # a retry whose inbox was deleted: failed
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # No single-column indexes on these foreign keys: the composite indexes below lead with
     # them (the unique one with the lead), and every index costs each send a write.
@@ -231,9 +273,14 @@ class Send(models.Model):
     subject = models.TextField(blank=True, default="")
     smtp_code = models.PositiveSmallIntegerField(null=True, blank=True)
     smtp_response = models.TextField(blank=True, default="")
-    skip_reason = models.CharField(max_length=32, blank=True, default="")
+    skip_reason = models.CharField(
+        max_length=32, choices=SkipReason.choices, blank=True, default=""
+    )
     # The lead's reply, attributed to the last email it got before replying.
     replied_at = models.DateTimeField(null=True, blank=True)
+    # A soft bounce (mailbox full, deferred for good…) came back for it: the step is sent
+    # once more the next day; another soft bounce after that counts as a bounce.
+    soft_bounced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

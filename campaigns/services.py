@@ -9,19 +9,18 @@ variant letter.
 import dataclasses
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime, time, timedelta
+from datetime import time, timedelta
 from typing import Any, TypeVar
 
 from django.db import transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F, Max, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.db.models import DateTimeField, ExpressionWrapper, F, Max, QuerySet
 from django.utils.timezone import now
 
-from blocklist.services import blocklist_add
-from campaigns import html_body, merge_tags, rendering
-from campaigns import schedule as windows
+from campaigns import windows
+from campaigns.content import html_body, merge_tags, rendering
 from campaigns.models import (
     MAX_DELAY_DAYS,
+    OPTION_FIELDS,
     Campaign,
     CampaignInbox,
     Schedule,
@@ -29,6 +28,7 @@ from campaigns.models import (
     Sequence,
     Variant,
 )
+from campaigns.sending import rules
 from inboxes.models import Inbox
 from leads.bulk import lock_campaign
 from leads.models import Lead
@@ -36,20 +36,6 @@ from reachkit.errors import DomainError, NotFound, ValidationFailed
 from reachkit.models import Workspace
 
 DEFAULT_DELAY_DAYS = 3
-OPTION_FIELDS = (
-    "daily_limit",
-    "stop_on_reply",
-    "stop_on_company_reply",
-    "text_only",
-    "esp_matching",
-    "unsubscribe_option",
-)
-# Which status may follow which. Launching (→ active) also needs the campaign to be ready.
-TRANSITIONS = {
-    Campaign.Status.DRAFT: {Campaign.Status.ACTIVE},
-    Campaign.Status.ACTIVE: {Campaign.Status.PAUSED},
-    Campaign.Status.PAUSED: {Campaign.Status.ACTIVE},
-}
 _Row = TypeVar("_Row", Sequence, Variant)
 VARIANT_LETTERS = tuple(chr(code) for code in range(ord("A"), ord("Z") + 1))
 
@@ -164,7 +150,7 @@ def _sync_unsubscribe_links(campaign: Campaign) -> None:
 
 
 def _check_transition(campaign: Campaign, status: str) -> None:
-    if status not in TRANSITIONS.get(Campaign.Status(campaign.status), set()):
+    if not campaign.may_become(status):
         message = f"A {campaign.status} campaign cannot become {status}."
         raise InvalidStatusTransition(message, details={"status": [message]})
     if status == Campaign.Status.ACTIVE:
@@ -365,10 +351,7 @@ def sequence_create(*, campaign: Campaign, delay_days: int = DEFAULT_DELAY_DAYS)
 
 def _still_going(campaign: Campaign) -> Any:
     """The campaign's leads that may get more email (no stop rule holds them)."""
-    leads = Lead.objects.filter(
-        campaign=campaign, is_bounced=False, is_unsubscribed=False, is_blocklisted=False
-    )
-    return leads.filter(replied_at__isnull=True) if campaign.stop_on_reply else leads
+    return Lead.objects.filter(campaign=campaign).exclude(rules.stopped_q(campaign))
 
 
 def _after_last_email(delay_days: int) -> ExpressionWrapper:
@@ -588,49 +571,3 @@ def variant_preview(
         return rendering.preview(variant, lead=lead, variables=variables, inbox=inbox)
     except merge_tags.TooLong as error:
         raise EmailTooLong.of(error) from None
-
-
-# --- What happens to a lead while the campaign sends --------------------------------------------
-
-
-@transaction.atomic
-def lead_unsubscribe(*, lead: Lead) -> None:
-    """The lead asked to hear no more: marked, its sequence stopped, its address blocklisted."""
-    Lead.objects.filter(pk=lead.pk).update(is_unsubscribed=True, next_due_at=None, updated_at=now())
-    Send.objects.filter(lead=lead, status=Send.Status.SCHEDULED).update(
-        status=Send.Status.SKIPPED, skip_reason="unsubscribed"
-    )
-    blocklist_add(workspace=lead.workspace, raw=lead.email)
-
-
-@transaction.atomic
-def lead_reply_received(
-    *, lead: Lead, received_at: datetime, label: str | None = None, is_positive: bool = False
-) -> None:
-    """The lead replied (the unified inbox calls this).
-
-    The lead becomes `replied`; with the campaign's `stop_on_reply` its sequence stops.
-    The reply counts for the last email the lead got before it (per-variant analytics).
-    """
-    campaign = Campaign.objects.get(pk=lead.campaign_id)  # its options now, not as cached
-    updates: dict[str, Any] = {
-        "status": Lead.Status.REPLIED,
-        "replied_at": Coalesce(F("replied_at"), Value(received_at)),
-        "is_positive": is_positive,
-        "updated_at": now(),
-    }
-    if label is not None:
-        updates["label"] = label
-    if campaign.stop_on_reply:
-        updates["next_due_at"] = None
-        Send.objects.filter(lead=lead, status=Send.Status.SCHEDULED).update(
-            status=Send.Status.SKIPPED, skip_reason="replied"
-        )
-    Lead.objects.filter(pk=lead.pk).update(**updates)
-    answered = (
-        Send.objects.filter(lead=lead, status=Send.Status.SENT, sent_at__lte=received_at)
-        .order_by("-sent_at")
-        .first()
-    )
-    if answered is not None and answered.replied_at is None:
-        Send.objects.filter(pk=answered.pk).update(replied_at=received_at)

@@ -9,7 +9,7 @@ from django.template.response import TemplateResponse
 
 from campaigns.models import Campaign
 from leads.imports import ImportRefused
-from leads.inputs import IF_EXISTS_CHOICES, IF_EXISTS_FAIL
+from leads.inputs import IF_EXISTS_CHOICES, IfExists
 from leads.models import DomainProvider, Lead
 from leads.services import lead_delete, lead_import_csv
 from reachkit.admin_scoping import SuperuserOnly, WorkspaceScopedAdmin
@@ -56,7 +56,7 @@ class LeadImportForm(forms.Form):
     file = forms.FileField(label="CSV file", help_text="UTF-8, commas or semicolons, a header row.")
     if_exists = forms.ChoiceField(
         choices=[(choice, choice) for choice in IF_EXISTS_CHOICES],
-        initial=IF_EXISTS_FAIL,
+        initial=IfExists.FAIL.value,
         label="When the email is already in the campaign",
     )
 
@@ -77,7 +77,7 @@ def import_leads_csv(
             result = lead_import_csv(
                 campaign=campaign,
                 stream=form.cleaned_data["file"],
-                if_exists=form.cleaned_data["if_exists"],
+                if_exists=IfExists(form.cleaned_data["if_exists"]),
             )
         except ImportRefused as refused:
             form.add_error("file", refused.message)

@@ -7,6 +7,7 @@ CSV reader call the same functions, so the three never disagree.
 
 import math
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from leads.variables import MAX_VARIABLE_NAME_LENGTH, normalize_variable_name
@@ -17,10 +18,16 @@ MAX_NAME_LENGTH = 150
 MAX_VARIABLES = 100
 MAX_VARIABLE_VALUE_LENGTH = 5000
 
-IF_EXISTS_FAIL = "fail"
-IF_EXISTS_SKIP = "skip"
-IF_EXISTS_UPDATE = "update"
-IF_EXISTS_CHOICES = (IF_EXISTS_FAIL, IF_EXISTS_SKIP, IF_EXISTS_UPDATE)
+
+class IfExists(StrEnum):
+    """What adding a lead whose email the campaign already has does."""
+
+    FAIL = "fail"  # the call answers 409 (one lead) or reports the row (bulk, CSV)
+    SKIP = "skip"  # the existing lead stays as it is
+    UPDATE = "update"  # given names replace, given variables merge into the old ones
+
+
+IF_EXISTS_CHOICES = [choice.value for choice in IfExists]
 
 REQUIRED = "This field is required."
 NOT_A_STRING = "Not a valid string."

@@ -58,7 +58,7 @@ class Lead(models.Model):
     provider = models.CharField(max_length=16, choices=Provider.choices, null=True, blank=True)
 
     # Where the lead is in the campaign's sequence, kept by the sending engine
-    # (campaigns/scheduler.py): `next_step` is due at `next_due_at` (at the next open
+    # (campaigns/sending/): `next_step` is due at `next_due_at` (at the next open
     # window); null means nothing to send now (finished, stopped, or an email in flight).
     # Database defaults, so leads written with COPY are due for step 1 as well.
     next_step = models.PositiveSmallIntegerField(default=1, db_default=1)
@@ -73,6 +73,9 @@ class Lead(models.Model):
     replied_at = models.DateTimeField(null=True, blank=True)
     label = models.CharField(max_length=32, null=True, blank=True)
     is_positive = models.BooleanField(default=False, db_default=False)
+    # Set by the unified inbox when an automatic reply says the person left the company: a
+    # stop rule, like a bounce (campaigns/sending/rules.py).
+    left_company_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

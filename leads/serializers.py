@@ -2,12 +2,13 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from leads.inputs import (
     BLANK,
     IF_EXISTS_CHOICES,
-    IF_EXISTS_FAIL,
     MAX_NAME_LENGTH,
+    IfExists,
     RuleBroken,
     clean_name,
     clean_variables,
@@ -104,10 +105,18 @@ class LeadInputSerializer(LeadNamesSerializer):
             raise serializers.ValidationError(error.messages) from None
 
 
+class IfExistsField(StrictChoiceField):
+    """`if_exists`: one of IfExists' values (fail when absent), handed on as the enum."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=IF_EXISTS_CHOICES, default=IfExists.FAIL.value, **kwargs)
+
+    def run_validation(self, data: Any = empty) -> IfExists:
+        return IfExists(super().run_validation(data))
+
+
 class LeadCreateSerializer(LeadInputSerializer):
-    if_exists = StrictChoiceField(
-        choices=IF_EXISTS_CHOICES,
-        default=IF_EXISTS_FAIL,
+    if_exists = IfExistsField(
         help_text="When the campaign has a lead with this email (any case): fail (409), "
         "skip (200, unchanged) or update (200, names replaced, variables merged).",
     )
@@ -160,9 +169,7 @@ class LeadBulkSerializer(serializers.Serializer):
         max_length=MAX_BULK_LEADS,
         help_text=f"1 to {MAX_BULK_LEADS:,} leads, each checked alone.",
     )
-    if_exists = StrictChoiceField(
-        choices=IF_EXISTS_CHOICES,
-        default=IF_EXISTS_FAIL,
+    if_exists = IfExistsField(
         help_text="Per lead, as in a single create; a duplicate under `fail` is an error.",
     )
 

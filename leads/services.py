@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from functools import partial
 from typing import IO, Any
 
@@ -26,8 +27,7 @@ from leads.bulk import (
 )
 from leads.imports import CsvLeads, read_ahead
 from leads.inputs import (
-    IF_EXISTS_FAIL,
-    IF_EXISTS_SKIP,
+    IfExists,
     InvalidLead,
     LeadInput,
     RuleBroken,
@@ -43,10 +43,14 @@ LEAD_EXISTS = "A lead with this email already exists in this campaign."
 MAX_BULK_LEADS = 1000
 IMPORT_BATCH_SIZE = 20_000
 
-CREATED = "created"
-UPDATED = "updated"
-SKIPPED = "skipped"
-FAILED = "failed"
+
+class LeadOutcome(StrEnum):
+    """What became of one lead of a batch."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    SKIPPED = "skipped"
+    FAILED = "failed"  # `Outcome.details` says why
 
 
 # --- adding leads -----------------------------------------------------------------------------
@@ -56,7 +60,7 @@ FAILED = "failed"
 class Outcome:
     """What became of one lead of a batch: created, updated, skipped, or failed (`details`)."""
 
-    kind: str
+    kind: LeadOutcome
     lead_id: uuid.UUID | None = None
     details: dict[str, Any] | None = None
 
@@ -65,7 +69,7 @@ class Outcome:
 class SaveResult:
     outcomes: list[Outcome] = field(default_factory=list)
 
-    def count(self, kind: str) -> int:
+    def count(self, kind: LeadOutcome) -> int:
         return sum(1 for outcome in self.outcomes if outcome.kind == kind)
 
 
@@ -79,11 +83,11 @@ class _Existing:
 
 
 def _conflict(lead_id: uuid.UUID) -> Outcome:
-    return Outcome(FAILED, lead_id, {"email": [LEAD_EXISTS], "id": str(lead_id)})
+    return Outcome(LeadOutcome.FAILED, lead_id, {"email": [LEAD_EXISTS], "id": str(lead_id)})
 
 
 def lead_save_many(
-    *, campaign: Campaign, leads: Sequence[LeadInput], if_exists: str = IF_EXISTS_FAIL
+    *, campaign: Campaign, leads: Sequence[LeadInput], if_exists: IfExists = IfExists.FAIL
 ) -> SaveResult:
     """Add leads to a campaign; one outcome per lead, in order.
 
@@ -125,18 +129,18 @@ def lead_save_many(
                     search_text="",
                 )
                 new[key] = row
-                result.outcomes.append(Outcome(CREATED, row.id))
+                result.outcomes.append(Outcome(LeadOutcome.CREATED, row.id))
                 continue
             target = row if row is not None else known
             assert target is not None
-            if if_exists == IF_EXISTS_FAIL:
+            if if_exists == IfExists.FAIL:
                 result.outcomes.append(_conflict(target.id))
-            elif if_exists == IF_EXISTS_SKIP:
-                result.outcomes.append(Outcome(SKIPPED, target.id))
+            elif if_exists == IfExists.SKIP:
+                result.outcomes.append(Outcome(LeadOutcome.SKIPPED, target.id))
             else:
                 outcome = _merge(target, lead)
                 result.outcomes.append(outcome)
-                if known is not None and outcome.kind == UPDATED:
+                if known is not None and outcome.kind == LeadOutcome.UPDATED:
                     known.changed = True
 
         changed = {key: lead for key, lead in existing.items() if lead.changed}
@@ -181,27 +185,27 @@ def _merge(target: LeadRow | _Existing, lead: LeadInput) -> Outcome:
         try:
             target.variables = merge_variables(target.variables, lead.variables)
         except RuleBroken as error:
-            return Outcome(FAILED, target.id, {"variables": error.messages})
+            return Outcome(LeadOutcome.FAILED, target.id, {"variables": error.messages})
     if lead.first_name is not None:
         target.first_name = lead.first_name
     if lead.last_name is not None:
         target.last_name = lead.last_name
-    return Outcome(UPDATED, target.id)
+    return Outcome(LeadOutcome.UPDATED, target.id)
 
 
 def lead_create(
-    *, campaign: Campaign, lead: LeadInput, if_exists: str = IF_EXISTS_FAIL
+    *, campaign: Campaign, lead: LeadInput, if_exists: IfExists = IfExists.FAIL
 ) -> tuple[Lead, bool]:
     """Add one lead. Returns it and whether it is new; a duplicate with `if_exists: fail`
     is a Conflict whose details carry the existing lead's id."""
     outcome = lead_save_many(campaign=campaign, leads=[lead], if_exists=if_exists).outcomes[0]
-    if outcome.kind == FAILED:
+    if outcome.kind == LeadOutcome.FAILED:
         details = outcome.details or {}
         if "id" in details:
             raise Conflict(LEAD_EXISTS, code="lead_exists", details=details)
         raise ValidationFailed(details=details)
     assert outcome.lead_id is not None
-    return Lead.objects.get(pk=outcome.lead_id), outcome.kind == CREATED
+    return Lead.objects.get(pk=outcome.lead_id), outcome.kind == LeadOutcome.CREATED
 
 
 @dataclass
@@ -213,7 +217,7 @@ class BulkResult:
 
 
 def lead_bulk_save(
-    *, campaign: Campaign, raw_leads: Sequence[Any], if_exists: str = IF_EXISTS_FAIL
+    *, campaign: Campaign, raw_leads: Sequence[Any], if_exists: IfExists = IfExists.FAIL
 ) -> BulkResult:
     """`POST …/leads/bulk`: each lead checked alone; bad ones reported by index, the rest saved."""
     result = BulkResult()
@@ -227,12 +231,12 @@ def lead_bulk_save(
             result.errors.append({"index": index, "details": error.details})
     saved = lead_save_many(campaign=campaign, leads=valid, if_exists=if_exists)
     for index, outcome in zip(positions, saved.outcomes, strict=True):
-        if outcome.kind == FAILED:
+        if outcome.kind == LeadOutcome.FAILED:
             result.errors.append({"index": index, "details": outcome.details})
     result.errors.sort(key=lambda error: error["index"])
-    result.created = saved.count(CREATED)
-    result.updated = saved.count(UPDATED)
-    result.skipped = saved.count(SKIPPED)
+    result.created = saved.count(LeadOutcome.CREATED)
+    result.updated = saved.count(LeadOutcome.UPDATED)
+    result.skipped = saved.count(LeadOutcome.SKIPPED)
     return result
 
 
@@ -305,7 +309,7 @@ def lead_import_csv(
     *,
     campaign: Campaign,
     stream: IO[bytes],
-    if_exists: str = IF_EXISTS_FAIL,
+    if_exists: IfExists = IfExists.FAIL,
     batch_size: int = IMPORT_BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
@@ -321,11 +325,11 @@ def lead_import_csv(
         result.errors.extend((line, _message(details)) for line, details in batch.errors)
         saved = lead_save_many(campaign=campaign, leads=batch.leads, if_exists=if_exists)
         for line, outcome in zip(batch.lines, saved.outcomes, strict=True):
-            if outcome.kind == FAILED:
+            if outcome.kind == LeadOutcome.FAILED:
                 result.errors.append((line, _message(outcome.details or {})))
-        result.created += saved.count(CREATED)
-        result.updated += saved.count(UPDATED)
-        result.skipped += saved.count(SKIPPED)
+        result.created += saved.count(LeadOutcome.CREATED)
+        result.updated += saved.count(LeadOutcome.UPDATED)
+        result.skipped += saved.count(LeadOutcome.SKIPPED)
         if progress is not None:
             progress(len(batch.leads) + len(batch.errors))
     result.errors.sort()

@@ -114,7 +114,7 @@ SEND_GAP_SECONDS = env_int_range("REACHKIT_SEND_GAP_SECONDS", (180, 420))
 # the demo inbox sends to it.
 MAILSINK_PORT = env_int("MAILSINK_PORT", 1025)
 MAILSINK_DIR = VAR_DIR / "mail"
-# The sending engine (campaigns/scheduler.py, campaigns/sender.py).
+# The sending engine (campaigns/sending/).
 SEND_BATCH_SIZE = env_int("REACHKIT_SEND_BATCH_SIZE", 200)  # claims per campaign per round
 # Emails taken for SMTP in one durable commit (their outcomes recorded with the next chunk's
 # commit): a worker that dies mid-chunk leaves at most this many `unknown`. Larger is faster
@@ -413,7 +413,7 @@ SPECTACULAR_SETTINGS = {
     # Several resources have a `status` with its own choices: each set gets its own name.
     "ENUM_NAME_OVERRIDES": {
         "CampaignStatusEnum": "campaigns.models.Campaign.Status",
-        "CampaignStatusChangeEnum": "campaigns.serializers.STATUS_CHANGES",
+        "CampaignStatusChangeEnum": "campaigns.api.serializers.STATUS_CHANGES",
         "InboxProviderEnum": "inboxes.models.Inbox.Provider",
         "LeadProviderEnum": "leads.models.Lead.Provider",
     },

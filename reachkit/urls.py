@@ -6,7 +6,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from campaigns.views import unsubscribe_page
+from campaigns.pages import unsubscribe_page
 from reachkit.api.exceptions import error_body
 from reachkit.health import healthz
 from reachkit.login import LimitedAdminLoginForm
@@ -48,7 +48,7 @@ def handler500(request: HttpRequest) -> HttpResponse:
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("blocklist.urls")),
     path("", include("inboxes.urls")),
-    path("", include("campaigns.urls")),
+    path("", include("campaigns.api.urls")),
     path("", include("leads.urls")),
     path(
         "schema/",

@@ -11,10 +11,10 @@ from campaigns.models import Campaign, CampaignInbox, Sequence
 from inboxes import services as inbox_services
 from inboxes.models import Inbox
 from tests.campaigns.test_admin import campaign_page, management
-from tests.campaigns.test_concurrent_deletes import HeldDeletion, race
 from tests.inboxes.factories import InboxFactory
 from tests.reachkit.admin_personas import AdminBrowser, staff_member
 from tests.reachkit.factories import WorkspaceFactory
+from tests.services.races import HeldDeletion, race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -16,7 +16,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from blocklist.models import BlocklistEntry
 from blocklist.services import blocklist_contains
-from campaigns import services, unsubscribe
+from campaigns import services
+from campaigns.content import unsubscribe
 from campaigns.models import Send
 from tests.campaigns.outreach import html_of, text_of
 from tests.leads.factories import LeadFactory

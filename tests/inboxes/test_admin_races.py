@@ -6,11 +6,11 @@ from django.db import connection
 
 from inboxes import services
 from inboxes.models import Inbox
-from tests.campaigns.test_concurrent_deletes import HeldDeletion, race
 from tests.inboxes.factories import InboxFactory
 from tests.inboxes.test_admin import change_url, form_data
 from tests.reachkit.admin_personas import AdminBrowser, staff_member
 from tests.reachkit.factories import WorkspaceFactory
+from tests.services.races import HeldDeletion, race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -11,7 +11,7 @@ from django.contrib.messages.storage.cookie import MessageSerializer
 from django.core import signing
 from django.test import Client
 
-from campaigns import unsubscribe
+from campaigns.content import unsubscribe
 from reachkit.models import ApiKey
 from tests.leads.factories import LeadFactory
 from tests.reachkit.factories import UserFactory

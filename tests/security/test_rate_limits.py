@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
-from campaigns import unsubscribe
+from campaigns.content import unsubscribe
 from reachkit.services import api_key_create
 from tests.leads.factories import LeadFactory
 from tests.reachkit.factories import WorkspaceFactory

@@ -9,7 +9,7 @@ from tqdm import tqdm
 
 from campaigns.models import Campaign
 from leads.imports import ImportRefused
-from leads.inputs import IF_EXISTS_CHOICES, IF_EXISTS_FAIL
+from leads.inputs import IF_EXISTS_CHOICES, IfExists
 from leads.services import lead_import_csv
 
 
@@ -38,7 +38,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-exists",
             choices=IF_EXISTS_CHOICES,
-            default=IF_EXISTS_FAIL,
+            default=IfExists.FAIL.value,
             help="an email already in the campaign: report it (fail, the default), leave "
             "the lead alone (skip), or replace its names and merge its variables (update)",
         )
@@ -64,7 +64,7 @@ class Command(BaseCommand):
                 result = lead_import_csv(
                     campaign=campaign,
                     stream=file,
-                    if_exists=options["if_exists"],
+                    if_exists=IfExists(options["if_exists"]),
                     progress=bar.update,
                 )
         except ImportRefused as refused:
