@@ -1,14 +1,17 @@
 """One SMTP transaction on an open session, and how it ended (`rules.Delivery`).
 
 250 → sent; 4xx → deferred (tried again later); 5xx at RCPT (or a 5.1.x after DATA) →
-bounced; other 5xx → failed; the connection lost after DATA → unknown (the email may have
-left: reconciled, never resent blindly).
+bounced, unless the server's words name a soft reason ("552 5.2.2 mailbox full": deferred, as
+the unified inbox reads the same words in a bounce report; reachkit/delivery_failures.py);
+other 5xx → failed; the connection lost after DATA → unknown (the email may have left:
+reconciled, never resent blindly).
 """
 
 import re
 import smtplib
 
 from campaigns.sending.rules import Delivery, Outcome
+from reachkit.delivery_failures import SOFT, classify_reason, status_code
 
 
 def _reply(code: int, message: bytes | str) -> str:
@@ -23,6 +26,9 @@ def _refusal(code: int, message: bytes | str, *, recipient_phase: bool) -> Deliv
         return Delivery(Outcome.DEFERRED, code, response, connection_lost=code == 421)
     # A bad address: refused at RCPT, or (some servers) after DATA with a 5.1.x status.
     if recipient_phase or " 5.1." in f" {response[4:]}":
+        kind, _ = classify_reason(status_code(response), [response])
+        if kind == SOFT:  # a full mailbox, a rate limit: it may work later
+            return Delivery(Outcome.DEFERRED, code, response)
         return Delivery(Outcome.BOUNCED, code, response)
     return Delivery(Outcome.FAILED, code, response)
 

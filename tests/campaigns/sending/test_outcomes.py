@@ -71,6 +71,21 @@ def test_a_hard_refusal_of_the_recipient_is_a_bounce(outreach):
     assert not Send.objects.filter(lead=bob, step=2).exists()
 
 
+def test_a_permanent_refusal_that_names_a_soft_reason_is_tried_again_not_a_bounce(outreach):
+    """The words decide, as in a bounce report: a full mailbox may empty (reachkit's table of
+    delivery failures, which the unified inbox reads too)."""
+    bob, _ = outreach.add_leads("bob@acme.com", "ann@acme.com")
+    outreach.smtp.reply_to_rcpt("bob@acme.com", "552 5.2.2 Mailbox full, try again later")
+
+    assert outreach.send_due() == {"sent": 1, "failed": 0, "deferred": 1}
+
+    send = outreach.send_of(bob)
+    assert send.status == Send.Status.SCHEDULED
+    assert send.smtp_code == 552
+    bob.refresh_from_db()
+    assert not bob.is_bounced
+
+
 def test_a_refusal_after_data_with_a_mailbox_status_is_a_bounce_other_refusals_fail(outreach):
     outreach.add_leads("bob@acme.com", "ann@acme.com")
     outreach.smtp.reply_to_data("550 5.1.1 No such user here", times=1)
