@@ -158,6 +158,16 @@ def lead_reply_received(
 
 
 @transaction.atomic
+def lead_relabel(*, lead: Lead, label: str | None, is_positive: bool) -> None:
+    """A person's judgement of a lead's reply replaces the classifier's.
+
+    The lead's label and `is_positive` are what analytics count, so an override set on a
+    conversation reaches them through here.
+    """
+    Lead.objects.filter(pk=lead.pk).update(label=label, is_positive=is_positive, updated_at=now())
+
+
+@transaction.atomic
 def lead_bounced(
     *, send: Send, hard: bool, at: datetime | None = None, response: str = ""
 ) -> BounceEffect:
