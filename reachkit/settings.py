@@ -156,6 +156,23 @@ try:
 except ValueError as _error:
     raise SettingsError(f"REACHKIT_INBOX_ALLOWED_NETWORKS: {_error}") from None
 
+# The unified inbox's sync (unibox/imap_sync.py): an inbox's first sync reads this many days
+# back; a message larger than the cap is recorded without its body (its headers only); one
+# pass of an inbox stops taking new batches after SYNC_PASS_SECONDS (the next tick goes on).
+SYNC_SINCE_DAYS = env_int("REACHKIT_SYNC_SINCE_DAYS", 30)
+if not 1 <= SYNC_SINCE_DAYS <= 3650:
+    raise SettingsError("REACHKIT_SYNC_SINCE_DAYS must be between 1 and 3650")
+SYNC_MAX_MESSAGE_BYTES = env_int("REACHKIT_SYNC_MAX_MESSAGE_BYTES", 25 * 1024 * 1024)
+if SYNC_MAX_MESSAGE_BYTES < 1024:
+    raise SettingsError("REACHKIT_SYNC_MAX_MESSAGE_BYTES must be at least 1024")
+SYNC_PASS_SECONDS = env_int("REACHKIT_SYNC_PASS_SECONDS", 150)
+# Development: `make run`'s mail sink writes the demo's replies into a Maildir per inbox
+# under this folder, and sync reads it for inboxes without an IMAP server. Off (None)
+# unless REACHKIT_DEBUG is on.
+SYNC_DEMO_MAILDIR = VAR_DIR / "demo-replies" if DEBUG else None
+# Attachments of synced messages, through Django's default storage (the filesystem).
+MEDIA_ROOT = VAR_DIR / "media"
+
 # Reply labels (unibox/classify.py): offline unless an OpenAI-compatible chat endpoint is
 # set (its base, ".../v1", or the full ".../chat/completions" URL). The self-hoster picks it,
 # not a tenant, so it is not held to the inbox address policy. Any error, or an answer that
@@ -332,6 +349,7 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 CONNECTIONS_QUEUE = "connections"
 CELERY_TASK_ROUTES = {
     "inboxes.check_connection": {"queue": CONNECTIONS_QUEUE},
+    "unibox.sync_inbox": {"queue": CONNECTIONS_QUEUE},
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -343,6 +361,8 @@ PERIODIC_TASKS: list[dict[str, object]] = [
     {"name": "detect lead providers", "task": "leads.detect_providers_due", "every_seconds": 60},
     # The send scheduler's tick.
     {"name": "send due emails", "task": "campaigns.send_due", "every_seconds": 60},
+    # The unified inbox: each connected inbox's IMAP sync (unibox/imap_sync.py).
+    {"name": "sync inboxes", "task": "unibox.sync_inboxes", "every_seconds": 60},
     # Campaigns' cached progress (it reads every lead, so not on each tick).
     {
         "name": "refresh campaign progress",

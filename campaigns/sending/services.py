@@ -75,6 +75,41 @@ def campaign_progress(*, campaign_id: uuid.UUID) -> int:
     return min(100, done * 100 // total)
 
 
+# --- Look-ups for the unified inbox (threading what comes back to the emails that left) --------
+
+# Emails that left (or may have: `unknown`), which a reply or a bounce can be about.
+LEFT = (Send.Status.SENT, Send.Status.BOUNCED, Send.Status.UNKNOWN)
+
+
+def sends_by_message_id(*, workspace_id: uuid.UUID, message_ids: Sequence[str]) -> dict[str, Send]:
+    """The workspace's sends whose Message-ID is among `message_ids` (`<…@…>`, as sent),
+    keyed by it, each with its lead."""
+    if not message_ids:
+        return {}
+    sends = Send.objects.filter(
+        message_id__in=list(message_ids), campaign__workspace_id=workspace_id
+    ).select_related("lead")
+    return {send.message_id: send for send in sends}
+
+
+def sends_to(*, inbox_id: uuid.UUID, addresses: Sequence[str], since: datetime) -> list[Send]:
+    """The emails this inbox sent to any of `addresses` since `since`, newest first, each
+    with its lead. Addresses match as given and lower-cased."""
+    wanted = {address for given in addresses for address in (given, given.lower()) if address}
+    if not wanted:
+        return []
+    return list(
+        Send.objects.filter(
+            inbox_id=inbox_id,
+            to_email__in=sorted(wanted),
+            claimed_at__gte=since,
+            status__in=LEFT,
+        )
+        .select_related("lead")
+        .order_by("-claimed_at")[:50]
+    )
+
+
 # --- What happens to a lead while the campaign sends (the unified inbox calls these) ------------
 # Each runs in one transaction with the lead's row locked (a scheduler claiming the lead
 # meanwhile skips it), and applying one twice changes nothing more: syncing the same
