@@ -2,9 +2,10 @@
 
 `make run`'s demo inbox sends to a local mail sink that has no IMAP. So that a newcomer
 still sees a reply arrive, the sink (`manage.py mailsink`) writes a canned reply into
-`<REACHKIT debug var>/demo-replies/<inbox address>/new/` (a Maildir: `tmp/`, `new/`,
-`cur/`), and sync reads it with this module, feeding the same ingest as IMAP. Development
-only: the folder is set (`settings.SYNC_DEMO_MAILDIR`) only with REACHKIT_DEBUG on.
+`var/demo-replies/<inbox address>/new/` (a Maildir: `tmp/`, `new/`, `cur/`; see
+`reachkit.maildir`), and sync reads it with this module, feeding the same ingest as IMAP.
+Development only: the folder is set (`settings.SYNC_DEMO_MAILDIR`) only with REACHKIT_DEBUG
+on.
 
 As a mail client does, a message read from `new/` is moved to `cur/` (Maildir's "seen by a
 client", without the `S` flag: still unread); a message read twice is found by its
@@ -12,7 +13,6 @@ Message-ID anyway.
 """
 
 import contextlib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,8 +20,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-# An inbox's address as a folder name: nothing that walks out of the root.
-_SAFE_ADDRESS = re.compile(r"[a-z0-9][a-z0-9._+-]*@[a-z0-9.-]+", re.IGNORECASE)
+from reachkit.maildir import folder_of
+
 HEADER_READ_BYTES = 256 * 1024
 
 
@@ -38,23 +38,6 @@ class Found:
         target = self.path.parent.parent / "cur" / f"{self.path.name}:2,"
         with contextlib.suppress(FileNotFoundError):  # another reader moved it
             self.path.rename(target)
-
-
-def folder_of(root: Path, address: str) -> Path | None:
-    """The inbox's Maildir under `root`, or None for an address that is no safe name."""
-    if not _SAFE_ADDRESS.fullmatch(address) or ".." in address:
-        return None
-    return root / address.lower()
-
-
-def ensure(root: Path, address: str) -> Path | None:
-    """The inbox's Maildir, created with its three folders."""
-    folder = folder_of(root, address)
-    if folder is None:
-        return None
-    for name in ("tmp", "new", "cur"):
-        (folder / name).mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def new_messages(root: Path, address: str) -> Iterator[Found]:

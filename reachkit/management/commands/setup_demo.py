@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from reachkit.management.commands.mailsink import DEMO_REPLIER
 from reachkit.models import ApiKey, Membership, parse_api_key
 from reachkit.services import api_key_create, membership_add, workspace_get_or_create
 
@@ -106,6 +107,8 @@ class Command(BaseCommand):
             f"  {pace} (REACHKIT_SEND_GAP_SECONDS={low},{high} spaces an inbox's sends).",
             f"  Watch them arrive:  ls {folder}",
             "  Follow-ups go a day later, as replies in the same thread.",
+            f"  {DEMO_REPLIER} answers her first email: within a minute of it, her reply is",
+            "  in the unified inbox (GET /api/v1/unibox/conversations), labelled.",
         ]
 
 
