@@ -113,7 +113,11 @@ def sync_inboxes(*, inbox_id: uuid.UUID | None = None) -> Counter[str]:
     if inbox_id is not None:
         inboxes = inboxes.filter(pk=inbox_id)
     for pk in inboxes.values_list("pk", flat=True):
-        counts.update(sync_inbox(inbox_id=pk))
+        try:
+            counts.update(sync_inbox(inbox_id=pk))
+        except Exception:  # a bug or a server that answers nonsense: the others still go
+            counts["failed"] += 1
+            logger.exception("inbox sync crashed", extra={"inbox": str(pk)})
     return counts
 
 

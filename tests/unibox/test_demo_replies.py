@@ -11,6 +11,7 @@ import time_machine
 from django.core.management import call_command
 
 from campaigns import demo
+from campaigns.models import Send
 from leads.models import Lead
 from reachkit import maildir
 from reachkit.management.commands.mailsink import DEMO_REPLIER, start_sink
@@ -64,6 +65,8 @@ def test_the_demo_shows_a_reply_in_the_unified_inbox(db, dev, replies):
 
     grace = Lead.objects.get(email=DEMO_REPLIER)
     assert grace.status == Lead.Status.REPLIED
+    assert not Send.objects.filter(lead=grace, step=2, status=Send.Status.SENT).exists()
+    assert Send.objects.filter(step=2, status=Send.Status.SENT).count() == 2
     conversation = Conversation.objects.get(lead=grace)
     assert conversation.folder == Conversation.Folder.PRIMARY
     assert conversation.label in {"interested", "meeting_requested"}

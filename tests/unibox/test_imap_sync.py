@@ -317,3 +317,60 @@ def test_the_sync_task_is_idempotent(outreach):
 
     assert Message.objects.count() == 1
     assert InboxSync.objects.get().claimed_until is None
+
+
+def test_an_inbox_whose_sync_crashes_does_not_stop_the_others(outreach, monkeypatch):
+    real = imap_sync.sync_inbox
+    calls = []
+
+    def crashing(*, inbox_id, budget_seconds=None):
+        calls.append(inbox_id)
+        if len(calls) == 1:
+            raise KeyError("UIDVALIDITY")
+        return real(inbox_id=inbox_id, budget_seconds=budget_seconds)
+
+    other = Inbox.objects.get(pk=outreach.inbox.pk)
+    other.pk = None
+    other.id = None
+    other.email = "second@mail.test"
+    other.save()
+    monkeypatch.setattr(imap_sync, "sync_inbox", crashing)
+
+    counts = sync()
+
+    assert len(calls) == 2
+    assert counts["failed"] >= 1
+    assert counts["inboxes"] == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_row_locked_by_another_worker_is_skipped_not_waited_for(alice):
+    import threading
+
+    from django.db import connections, transaction
+
+    if connections["default"].vendor != "postgresql":
+        pytest.skip("SKIP LOCKED: PostgreSQL only")
+    inbox = Inbox.objects.create(workspace=alice.workspace, email="x@mail.test", imap_host="h")
+    InboxSync.objects.create(inbox=inbox)
+    locked, release = threading.Event(), threading.Event()
+
+    def other_worker() -> None:
+        try:
+            with transaction.atomic():
+                InboxSync.objects.select_for_update().get(inbox=inbox)
+                locked.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        assert imap_sync._claim(inbox.pk, "me") is None
+    finally:
+        release.set()
+        thread.join(10)
+    assert imap_sync._claim(inbox.pk, "me") is not None
