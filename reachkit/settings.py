@@ -166,6 +166,8 @@ SYNC_MAX_MESSAGE_BYTES = env_int("REACHKIT_SYNC_MAX_MESSAGE_BYTES", 25 * 1024 * 
 if SYNC_MAX_MESSAGE_BYTES < 1024:
     raise SettingsError("REACHKIT_SYNC_MAX_MESSAGE_BYTES must be at least 1024")
 SYNC_PASS_SECONDS = env_int("REACHKIT_SYNC_PASS_SECONDS", 150)
+if not 10 <= SYNC_PASS_SECONDS <= 250:  # inside the sync task's time limit (unibox/tasks.py)
+    raise SettingsError("REACHKIT_SYNC_PASS_SECONDS must be between 10 and 250")
 # Development: `make run`'s mail sink writes the demo's replies into a Maildir per inbox
 # under this folder, and sync reads it for inboxes without an IMAP server. Off (None)
 # unless REACHKIT_DEBUG is on.
