@@ -460,3 +460,33 @@ def test_two_workers_ingesting_the_same_reply_apply_it_once(outreach, settings):
 
     assert sorted(outcomes) == sorted([Outcome.REPLY, Outcome.DUPLICATE])
     assert Message.objects.count() == 1
+
+
+def test_the_engines_look_ups_take_keyword_arguments_only_and_stay_in_the_workspace(
+    outreach, charlie
+):
+    import inspect
+
+    from campaigns.sending import services
+
+    for lookup in (services.sends_by_message_id, services.sends_to):
+        parameters = inspect.signature(lookup).parameters.values()
+        assert all(p.kind == inspect.Parameter.KEYWORD_ONLY for p in parameters)
+    (bob,) = sent_step_one(outreach, "bob@acme.com")
+    send = outreach.send_of(bob)
+    found = services.sends_by_message_id(
+        workspace_id=outreach.campaign.workspace_id, message_ids=[send.message_id, "<x@y>"]
+    )
+    assert list(found) == [send.message_id]
+    assert found[send.message_id].lead == bob
+    assert (
+        services.sends_by_message_id(
+            workspace_id=charlie.workspace.pk, message_ids=[send.message_id]
+        )
+        == {}
+    )
+    since = timezone.now() - timedelta(days=1)
+    assert services.sends_to(
+        inbox_id=outreach.inbox.pk, addresses=["BOB@acme.com"], since=since
+    ) == [send]
+    assert services.sends_to(inbox_id=outreach.inbox.pk, addresses=[], since=since) == []
