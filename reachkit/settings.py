@@ -172,8 +172,6 @@ if not 10 <= SYNC_PASS_SECONDS <= 250:  # inside the sync task's time limit (uni
 # under this folder, and sync reads it for inboxes without an IMAP server. Off (None)
 # unless REACHKIT_DEBUG is on.
 SYNC_DEMO_MAILDIR = VAR_DIR / "demo-replies" if DEBUG else None
-# Attachments of synced messages, through Django's default storage (the filesystem).
-MEDIA_ROOT = VAR_DIR / "media"
 
 # Reply labels (unibox/classify.py): offline unless an OpenAI-compatible chat endpoint is
 # set (its base, ".../v1", or the full ".../chat/completions" URL). The self-hoster picks it,

@@ -48,7 +48,6 @@ from leads.models import Lead
 from unibox import mail
 from unibox.bounces import Bounce, parse_bounce
 from unibox.classify import Classification, classify_message
-from unibox.display import safe_html
 from unibox.models import Attachment, Conversation
 from unibox.models import Message as StoredMessage
 from unibox.reply_text import new_text
@@ -239,8 +238,8 @@ def _message_row(
         to_recipients=_recipients(message, "To"),
         cc_recipients=_recipients(message, "Cc"),
         text_body=_clean(text),
-        # Shown only sanitised: nothing that runs or loads from the network (display.py).
-        html_body=safe_html(_clean(html or "")) if html else "",
+        # Kept as it came: it is shown only through unibox.display.safe_html.
+        html_body=_clean(html or ""),
         new_text="" if location.body_skipped else _clean(new_text(message)),
         email_date=date,
         folder=_clean(location.folder, 255),

@@ -117,7 +117,7 @@ class Message(models.Model):
     cc_recipients = models.JSONField(default=list, blank=True)
     bcc_recipients = models.JSONField(default=list, blank=True)
     text_body = models.TextField(blank=True, default="")
-    # Sanitised when stored (nh3): no script, no event handlers, no remote content.
+    # Incoming HTML as it came: shown only sanitised (unibox.display.safe_html).
     html_body = models.TextField(blank=True, default="")
     # What the sender newly wrote (unibox.reply_text), for search and the label.
     new_text = models.TextField(blank=True, default="")

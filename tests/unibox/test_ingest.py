@@ -16,6 +16,7 @@ from inboxes.warmup_marks import WARMUP_HEADER, warmup_token
 from leads.models import Lead
 from tests.inboxes.factories import InboxFactory
 from tests.unibox import mails
+from unibox.display import safe_html
 from unibox.ingest import Location, Outcome, ingest_message
 from unibox.models import Attachment, Conversation, Message
 
@@ -332,22 +333,24 @@ def test_attachments_are_stored_byte_for_byte(outreach):
     assert second.workspace_id == outreach.campaign.workspace_id
 
 
-def test_incoming_html_is_kept_without_scripts_or_remote_images(outreach):
+def test_incoming_html_is_stored_as_it_came_and_shown_only_sanitised(outreach):
     (bob,) = sent_step_one(outreach, "bob@acme.com")
     reply = mails.reply(outreach.send_of(bob))
-    reply.add_alternative(
+    html = (
         '<p onclick="x()">Sounds <b>good</b></p><script>alert(1)</script>'
-        '<img src="https://tracker.test/p.gif">',
-        subtype="html",
+        '<img src="https://tracker.test/p.gif">'
     )
+    reply.add_alternative(html, subtype="html")
 
     ingest(outreach, reply)
 
-    html = Message.objects.get().html_body
-    assert "<b>good</b>" in html
-    assert "script" not in html
-    assert "onclick" not in html
-    assert "tracker.test" not in html
+    stored = Message.objects.get().html_body
+    assert stored.strip() == html
+    shown = safe_html(stored)
+    assert "<b>good</b>" in shown
+    assert "script" not in shown
+    assert "onclick" not in shown
+    assert "tracker.test" not in shown
 
 
 def test_a_message_over_the_size_cap_is_recorded_without_its_body(outreach):
