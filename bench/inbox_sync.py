@@ -141,7 +141,9 @@ def timed_sync(inbox: Any, profile: bool = False) -> tuple[float, dict[str, int]
     counts = sync_inbox(inbox_id=inbox.pk)
     if profiler:
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(
+            "wt-sync/(unibox|campaigns|leads|blocklist|inboxes)", 40
+        )
     return time.perf_counter() - started, dict(counts)
 
 
