@@ -416,6 +416,7 @@ SPECTACULAR_SETTINGS = {
         "CampaignStatusChangeEnum": "campaigns.api.serializers.STATUS_CHANGES",
         "InboxProviderEnum": "inboxes.models.Inbox.Provider",
         "LeadProviderEnum": "leads.models.Lead.Provider",
+        "ConversationLabelEnum": "unibox.models.Conversation.Label",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
