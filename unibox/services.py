@@ -136,9 +136,14 @@ def conversation_create(
     workspace's first active connected inbox (ValidationFailed when it has none; NotFound
     for an inbox that is not the workspace's). Stored in `primary`, with no lead."""
     inbox = _sending_inbox(workspace, inbox_id)
-    recipients = list({r.email.lower(): r for r in reversed(to)}.values())[::-1]
+    recipients: dict[str, Recipient] = {}
+    for recipient in to:  # an address given twice gets one copy, with its first name
+        recipients.setdefault(recipient.email.lower(), recipient)
     sent = email_send(
-        inbox=inbox, to=[(r.email, r.name) for r in recipients], subject=subject, html=content
+        inbox=inbox,
+        to=[(r.email, r.name) for r in recipients.values()],
+        subject=subject,
+        html=content,
     )
     with transaction.atomic():
         conversation = Conversation.objects.create(
