@@ -26,7 +26,7 @@ from inboxes.models import Inbox
 from reachkit.errors import NotFound, ValidationFailed
 from reachkit.models import Workspace
 from unibox import threads
-from unibox.models import Conversation, Message
+from unibox.models import Attachment, Conversation, Message
 from unibox.subjects import without_reply_prefixes
 
 # What a client may not set (`label_override` may be null: "no override").
@@ -249,3 +249,25 @@ def _store_sent(
         email_date=sent.date,
         is_read=True,
     )
+
+
+# --- Deleting (the back office) ------------------------------------------------------------
+
+
+@transaction.atomic
+def conversation_delete(*, conversation: Conversation) -> None:
+    """The conversation, its messages and their attachments' files (once committed). The
+    lead and its campaign emails stay."""
+    files = list(
+        Attachment.objects.filter(message__conversation=conversation)
+        .exclude(file="")
+        .values_list("file", flat=True)
+    )
+    Conversation.objects.filter(pk=conversation.pk).delete()
+    storage = Attachment._meta.get_field("file").storage  # type: ignore[attr-defined]
+
+    def delete_files() -> None:
+        for name in files:
+            storage.delete(name)
+
+    transaction.on_commit(delete_files)
