@@ -292,6 +292,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
+# Uploaded and received files (the unified inbox's attachments) go through Django's storage
+# API: files under var/media by default; never served as static files (the API serves each).
+MEDIA_ROOT = env_str("REACHKIT_MEDIA_ROOT", "") or str(VAR_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
