@@ -414,3 +414,39 @@ def test_an_unknown_inbox_id_is_a_404(api, alice, inbox):
 
     assert response.status_code == 404
     assert not Conversation.objects.exists()
+
+
+def test_fifty_recipients_with_long_names_fit_the_header_line_limit(api, alice, mailbox, inbox):
+    people = [
+        {"email": f"person{i}@target.example", "name": f"Ms Émilie {'Longname' * 20} {i}"}
+        for i in range(50)
+    ]
+
+    response = api.post(URL, {"to": people, "subject": "Hello all", "content": "Hi"}, format="json")
+
+    assert response.status_code == 201, response.json()
+    [received] = mailbox.smtp_server("none").messages
+    assert len(received.rcpt_tos) == 50
+    assert all(len(line) <= 998 for line in received.raw.split(b"\r\n"))
+    addresses = received.message["To"].addresses
+    assert [a.addr_spec for a in addresses] == [p["email"] for p in people]
+    assert [a.display_name for a in addresses] == [p["name"] for p in people]
+
+
+def test_a_reply_before_any_answer_goes_to_the_lead_in_the_campaigns_thread(
+    api, alice, mailbox, inbox
+):
+    thread = lead_thread(alice.workspace, inbox=inbox)
+    Message.objects.filter(pk=thread.reply.pk).delete()
+    # The conversation lost its inbox: the one that emailed the lead answers.
+    Conversation.objects.filter(pk=thread.conversation.pk).update(inbox=None)
+
+    response = api.post(f"{URL}/{thread.conversation.pk}/reply", {"content": "Hi"}, format="json")
+
+    assert response.status_code == 200, response.json()
+    [received] = mailbox.smtp_server("none").messages
+    assert received.rcpt_tos == ["lee@example.com"]
+    assert received.mail_from == inbox.email
+    assert received.message["In-Reply-To"] == thread.sends[0].message_id
+    assert received.message["References"] == thread.sends[0].message_id
+    assert received.message["Subject"] == "Re: Hi Lee"

@@ -354,3 +354,17 @@ def test_the_endpoints_need_a_key(client, alice):
     assert client.get(URL).status_code == 401
     assert client.get(f"{URL}/{thread.conversation.pk}").status_code == 401
     assert client.patch(f"{URL}/{thread.conversation.pk}", {}).status_code == 401
+
+
+def test_an_api_conversation_takes_a_label_without_a_lead(api, alice):
+    conversation = ConversationFactory(workspace=alice.workspace)
+
+    response = api.patch(
+        f"{URL}/{conversation.pk}", {"label_override": "interested"}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert (response.json()["data"]["label"], response.json()["data"]["is_positive"]) == (
+        "interested",
+        True,
+    )
