@@ -6,6 +6,8 @@ own business (campaigns/sending/__init__.py draws the stack).
 """
 
 import copy as copy_module
+import hashlib
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ from django.db.models.functions import Coalesce
 from django.utils.timezone import now
 
 from blocklist.services import blocklist_add
-from campaigns.content import html_body
+from campaigns.content import html_body, unsubscribe
 from campaigns.content.merge_tags import MergeTagError, TooLong
 from campaigns.content.message import OutgoingEmail, UnsafeHeader, make_message_id
 from campaigns.models import MAX_DELAY_DAYS, Campaign, Send, Variant
@@ -313,6 +315,13 @@ class SentContent:
     html: str
 
 
+# Rendered bodies are kept this long, keyed by everything rendering reads: an edit of the
+# variant, the lead, the inbox or the campaign makes a new key. Bump the version when the
+# rendering itself changes.
+SENT_CONTENT_CACHE_SECONDS = 3600
+SENT_CONTENT_VERSION = 1
+
+
 def sends_rendered(*, sends: Iterable[Send]) -> dict[uuid.UUID, SentContent]:
     """What each sent row's lead got, by the row's id: its subject as sent, its bodies rendered
     again (compose.rendered_of, the sender's own rendering, spintax seeded by lead and variant).
@@ -320,29 +329,66 @@ def sends_rendered(*, sends: Iterable[Send]) -> dict[uuid.UUID, SentContent]:
     Deterministic: the bodies are those that went, unless the variant, the lead's values or the
     inbox's signature were edited since; a row whose variant was deleted, or whose content no
     longer renders, has empty bodies. Each row needs its `lead`; variants, inboxes and
-    campaigns are loaded here, a query each for all of them.
+    campaigns are loaded here, a query each for all of them, and bodies already rendered
+    from the same inputs come from the cache in one round trip.
     """
     rows = list(sends)
     variants = Variant.objects.in_bulk({send.variant_id for send in rows} - {None})
     inboxes = Inbox.objects.in_bulk({send.inbox_id for send in rows} - {None})
     campaigns = Campaign.objects.in_bulk({send.campaign_id for send in rows})
-    shown = {}
+    prepared = []
     for send in rows:
         copy = copy_module.copy(send)
         copy.variant = variants.get(send.variant_id) if send.variant_id else None
         copy.inbox = inboxes.get(send.inbox_id) if send.inbox_id else None
         copy.campaign = campaigns[send.campaign_id]
-        text = html = ""
-        if copy.variant is not None:
-            try:
-                rendered = compose.rendered_of(copy, compose.Thread())
-            except (MergeTagError, TooLong):
-                pass
-            else:
-                text = rendered.body_text
-                html = "" if copy.campaign.text_only else rendered.body_html
-        shown[send.pk] = SentContent(subject=send.subject, text=text, html=html)
+        prepared.append((copy, _rendering_key(copy)))
+    cached = cache.get_many([key for _, key in prepared if key])
+    shown: dict[uuid.UUID, SentContent] = {}
+    fresh: dict[str, tuple[str, str]] = {}
+    for copy, key in prepared:
+        if key in cached:
+            text, html = cached[key]
+        else:
+            text, html = _bodies(copy)
+            if key:
+                fresh[key] = (text, html)
+        shown[copy.pk] = SentContent(subject=copy.subject, text=text, html=html)
+    if fresh:
+        cache.set_many(fresh, timeout=SENT_CONTENT_CACHE_SECONDS)
     return shown
+
+
+def _bodies(send: Send) -> tuple[str, str]:
+    """The text and HTML the row's lead got; empty when they cannot be made again."""
+    if send.variant is None:
+        return "", ""
+    try:
+        rendered = compose.rendered_of(send, compose.Thread())
+    except (MergeTagError, TooLong):
+        return "", ""
+    return rendered.body_text, "" if send.campaign.text_only else rendered.body_html
+
+
+def _rendering_key(send: Send) -> str:
+    """A cache key naming every input of the row's rendering; "" when there is nothing to
+    render (no variant)."""
+    variant, lead, inbox, campaign = send.variant, send.lead, send.inbox, send.campaign
+    if variant is None:
+        return ""
+    inputs = [
+        SENT_CONTENT_VERSION,
+        str(send.pk),
+        [str(variant.pk), variant.subject, variant.body_html, variant.body_text],
+        [str(lead.pk), lead.email, lead.first_name, lead.last_name, lead.variables],
+        [inbox.email, inbox.first_name, inbox.last_name, inbox.signature] if inbox else None,
+        [campaign.text_only, unsubscribe.url_in(campaign, lead)],
+    ]
+    digest = hashlib.blake2b(
+        json.dumps(inputs, sort_keys=True, default=str).encode("utf-8", "surrogatepass"),
+        digest_size=20,
+    ).hexdigest()
+    return f"sent-content:{digest}"
 
 
 def send_rendered(*, send: Send) -> SentContent:

@@ -368,3 +368,17 @@ def test_an_api_conversation_takes_a_label_without_a_lead(api, alice):
         "interested",
         True,
     )
+
+
+def test_an_edit_of_the_variant_or_the_lead_shows_in_the_campaign_emails_next_time(api, alice):
+    thread = lead_thread(alice.workspace)
+    url = f"{URL}/{thread.conversation.pk}"
+    assert api.get(url).json()["data"]["messages"][0]["text_body"].startswith("Hello Lee,")
+
+    variant = thread.sends[0].variant
+    variant.set_body("Good morning {{first_name}}.")
+    variant.save()
+    assert api.get(url).json()["data"]["messages"][0]["text_body"].startswith("Good morning Lee.")
+
+    Lead.objects.filter(pk=thread.lead.pk).update(first_name="Leona")
+    assert api.get(url).json()["data"]["messages"][0]["text_body"].startswith("Good morning Leona.")
