@@ -25,6 +25,7 @@ from campaigns.sending.services import SentEmail, email_send, lead_relabel
 from inboxes.models import Inbox
 from reachkit.errors import NotFound, ValidationFailed
 from reachkit.models import Workspace
+from reachkit.text import one_line
 from unibox import threads
 from unibox.models import Attachment, Conversation, Message
 from unibox.subjects import without_reply_prefixes
@@ -32,6 +33,8 @@ from unibox.subjects import without_reply_prefixes
 # What a client may not set (`label_override` may be null: "no override").
 UNSET: Any = object()
 
+# A reply's subject, however long the one it answers.
+MAX_SUBJECT = 1000
 # A References header keeps the first Message-ID of the thread and the latest ones (RFC 5322
 # 3.6.4 lets a long chain lose its middle): a long thread never makes a huge header.
 MAX_REFERENCES = 20
@@ -102,9 +105,13 @@ def conversation_reply(*, conversation: Conversation, content: str) -> Message:
             raise ValidationFailed("The conversation has no message to reply to.")
         to = [Recipient(conversation.lead.email, conversation.lead.full_name)]
     elif parent.direction == Message.Direction.INCOMING:
-        to = [Recipient(parent.from_email, parent.from_name)]
+        to = [Recipient(parent.from_email.strip(), one_line(parent.from_name).strip())]
     else:
-        to = [Recipient(r["email"], r["name"]) for r in parent.to_recipients if r["email"]]
+        to = [
+            Recipient(r["email"].strip(), one_line(r["name"]).strip())
+            for r in parent.to_recipients
+            if r["email"]
+        ]
     if not to or not all(recipient.email for recipient in to):
         raise ValidationFailed("The conversation has no address to reply to.")
     base = parent.subject if parent is not None and parent.subject else conversation.subject
@@ -159,8 +166,9 @@ def conversation_create(
 
 
 def reply_subject(subject: str) -> str:
-    """`Re: ` and the subject without the reply prefixes it had (never `Re: Re: …`)."""
-    return f"Re: {without_reply_prefixes(subject)}".strip()
+    """`Re: ` and the subject without the reply prefixes it had (never `Re: Re: …`), on one
+    line (a stranger's subject may hold line breaks) and at most MAX_SUBJECT characters."""
+    return f"Re: {without_reply_prefixes(one_line(subject))}".strip()[:MAX_SUBJECT]
 
 
 def _inbox_of(conversation: Conversation) -> Inbox:

@@ -450,3 +450,50 @@ def test_a_reply_before_any_answer_goes_to_the_lead_in_the_campaigns_thread(
     assert received.message["In-Reply-To"] == thread.sends[0].message_id
     assert received.message["References"] == thread.sends[0].message_id
     assert received.message["Subject"] == "Re: Hi Lee"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"to": [{"email": "ann@target.example"}], "subject": "\\ud800", "content": "Hi"}',
+        b'{"to": [{"email": "ann@target.example", "name": "\\udfff"}], "subject": "Hi", '
+        b'"content": "Hi"}',
+        b'{"to": [{"email": "ann@target.example"}], "subject": "Hi", "content": "\\ud83d"}',
+        b'{"to": [{"email": "\\u0000@target.example"}], "subject": "Hi", "content": "Hi"}',
+        b'{"to": [{"email": "ann@target.example"}], "subject": "H\\u0085i", "content": "Hi"}',
+    ],
+)
+def test_unpaired_surrogates_and_controls_are_a_422_never_a_500(api, alice, mailbox, inbox, raw):
+    response = api.post(URL, raw, content_type="application/json")
+
+    assert response.status_code == 422
+    assert set(response.json()) == {"error", "code", "details"}
+    assert mailbox.smtp_server("none").messages == []
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"", b"null", b"[]", b'"text"', b"{", b"\xff\xfe", b'{"to": {"email": "a@b.example"}}'],
+)
+def test_a_body_that_is_not_an_object_is_refused_in_the_envelope(api, alice, inbox, raw):
+    response = api.post(URL, raw, content_type="application/json")
+
+    assert response.status_code in (400, 422)
+    assert set(response.json()) == {"error", "code", "details"}
+    reply = api.post(f"{URL}/{uuid.uuid4()}/reply", raw, content_type="application/json")
+    assert reply.status_code in (400, 404, 422)
+
+
+def test_a_hostile_subject_or_name_is_made_one_line_in_the_reply(api, alice, mailbox, inbox):
+    thread = lead_thread(alice.workspace, inbox=inbox)
+    Message.objects.filter(pk=thread.reply.pk).update(
+        subject="RE: Hi\r\nBcc: victim@example.com", from_name="Lee\nBcc: x@example.com"
+    )
+
+    response = api.post(f"{URL}/{thread.conversation.pk}/reply", {"content": "Hi"}, format="json")
+
+    assert response.status_code == 200, response.json()
+    [received] = mailbox.smtp_server("none").messages
+    assert received.rcpt_tos == ["lee@example.com"]
+    assert received.message["Bcc"] is None
+    assert received.message["Subject"] == "Re: Hi Bcc: victim@example.com"
