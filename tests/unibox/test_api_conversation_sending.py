@@ -497,3 +497,21 @@ def test_a_hostile_subject_or_name_is_made_one_line_in_the_reply(api, alice, mai
     assert received.rcpt_tos == ["lee@example.com"]
     assert received.message["Bcc"] is None
     assert received.message["Subject"] == "Re: Hi Bcc: victim@example.com"
+
+
+def test_a_recipient_refused_among_others_does_not_stop_the_email(api, alice, mailbox, inbox):
+    mailbox.smtp_server("none").reply_to_rcpt("bob@target.example", "550 5.1.1 User unknown")
+
+    response = api.post(
+        URL,
+        {
+            "to": [{"email": "ann@target.example"}, {"email": "bob@target.example"}],
+            "subject": "Hello",
+            "content": "Hi",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201
+    [received] = mailbox.smtp_server("none").messages
+    assert received.rcpt_tos == ["ann@target.example"]
