@@ -309,6 +309,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
+# Uploaded and received files (the unified inbox's attachments) go through Django's storage
+# API: files under var/media by default; never served as static files (the API serves each).
+MEDIA_ROOT = env_str("REACHKIT_MEDIA_ROOT", "") or str(VAR_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -436,6 +439,7 @@ SPECTACULAR_SETTINGS = {
         "CampaignStatusChangeEnum": "campaigns.api.serializers.STATUS_CHANGES",
         "InboxProviderEnum": "inboxes.models.Inbox.Provider",
         "LeadProviderEnum": "leads.models.Lead.Provider",
+        "ConversationLabelEnum": "unibox.models.Conversation.Label",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

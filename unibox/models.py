@@ -52,6 +52,10 @@ class Conversation(models.Model):
     # which wins everywhere (`effective_label`).
     label = models.CharField(max_length=32, choices=Label.choices, null=True, blank=True)
     label_override = models.CharField(max_length=32, choices=Label.choices, null=True, blank=True)
+    # Whether the lead's campaign emails (its sent rows, shown as outgoing messages) read as
+    # read: they have no `Message` row to hold `is_read`, and marking a thread unread marks
+    # every message of it.
+    campaign_emails_read = models.BooleanField(default=True)
     # When the newest message of the thread was written (sent or received): lists sort by it.
     last_message_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)

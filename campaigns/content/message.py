@@ -36,6 +36,9 @@ class OutgoingEmail:
     from_name: str = ""
     to_name: str = ""
     reply_to: str = ""
+    # More recipients after the first (an email of the unified inbox to several people):
+    # (address, name) pairs, checked as the first one is.
+    more_to: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     in_reply_to: str = ""
     references: tuple[str, ...] = field(default_factory=tuple)
     unsubscribe_url: str = ""
@@ -78,6 +81,12 @@ def _unsubscribe_header(url: str) -> str:
     return value
 
 
+def _recipients(email: OutgoingEmail) -> str:
+    """The To header's addresses, one per line (folded) when there are several."""
+    everyone = [(email.to_email, email.to_name), *email.more_to]
+    return f",{CRLF} ".join(_address(address, name) for address, name in everyone)
+
+
 def _references(message_ids: tuple[str, ...]) -> str:
     """Message-IDs one per line (folded), so a long thread never passes the line limit."""
     return f"{CRLF} ".join(message_ids)
@@ -108,6 +117,8 @@ def _refuse_unsafe_values(email: OutgoingEmail) -> None:
         ("The sender's address (From)", email.from_email),
         ("The recipient's name (To)", email.to_name),
         ("The recipient's address (To)", email.to_email),
+        *(("A recipient's name (To)", name) for _, name in email.more_to),
+        *(("A recipient's address (To)", address) for address, _ in email.more_to),
         ("The Reply-To address", email.reply_to),
         ("The subject", email.subject),
         ("The Message-ID", email.message_id),
@@ -124,6 +135,7 @@ def _refuse_unsafe_values(email: OutgoingEmail) -> None:
     addresses = [
         ("The sender's address (From)", email.from_email),
         ("The recipient's address (To)", email.to_email),
+        *(("A recipient's address (To)", address) for address, _ in email.more_to),
         ("The Reply-To address", email.reply_to),
     ]
     for what, address in addresses:
@@ -162,7 +174,7 @@ def build_message(email: OutgoingEmail) -> bytes:
     _refuse_unsafe_values(email)
     headers = [
         f"From: {_address(email.from_email, email.from_name)}",
-        f"To: {_address(email.to_email, email.to_name)}",
+        f"To: {_recipients(email)}",
     ]
     if email.reply_to:
         headers.append(f"Reply-To: {_address(email.reply_to, '')}")

@@ -42,21 +42,32 @@ def threads_of(sends: Sequence[Send]) -> dict[uuid.UUID, Thread]:
     return threads
 
 
-def message_of(send: Send, thread: Thread, now: datetime) -> tuple[str, bytes]:
-    """The rendered subject and the message, as it goes on the wire, for one outbox row."""
+def rendered_of(send: Send, thread: Thread) -> rendering.RenderedEmail:
+    """One outbox row's subject and bodies for its lead, from its variant, lead and inbox.
+
+    Spintax is seeded by the lead and the variant: rendering the same row again makes the
+    same email, as long as none of the three was edited since (the unified inbox shows a
+    lead's campaign emails through here). Raises MergeTagError and TooLong.
+    """
     lead, inbox, campaign = send.lead, send.inbox, send.campaign
-    assert inbox is not None
     assert send.variant is not None
-    unsubscribe_url = unsubscribe.url_in(campaign, lead)
     # The preview renders through the same function: what it shows is what goes out.
-    rendered = rendering.render_variant(
+    return rendering.render_variant(
         send.variant,
         rendering.lead_variables(lead, inbox),
         seed=rendering.lead_seed(lead, send.variant),
         thread_subject=thread.first_subject or None,
-        unsubscribe_url=unsubscribe_url,
-        signature=inbox.signature,
+        unsubscribe_url=unsubscribe.url_in(campaign, lead),
+        signature=inbox.signature if inbox is not None else "",
     )
+
+
+def message_of(send: Send, thread: Thread, now: datetime) -> tuple[str, bytes]:
+    """The rendered subject and the message, as it goes on the wire, for one outbox row."""
+    lead, inbox, campaign = send.lead, send.inbox, send.campaign
+    assert inbox is not None
+    unsubscribe_url = unsubscribe.url_in(campaign, lead)
+    rendered = rendered_of(send, thread)
     outgoing = OutgoingEmail(
         message_id=send.message_id,
         from_email=inbox.email,

@@ -19,6 +19,7 @@ has its bounce rate checked (campaigns/sending/protection.py).
 """
 
 import logging
+import smtplib
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -32,7 +33,7 @@ from django.utils import timezone
 from imapclient.exceptions import IMAPClientError
 
 from campaigns.content.merge_tags import MergeTagError, TooLong
-from campaigns.content.message import UnsafeHeader
+from campaigns.content.message import OutgoingEmail, UnsafeHeader, build_message
 from campaigns.models import Campaign, Send
 from campaigns.sending import compose, outbox, protection, smtp
 from campaigns.sending.compose import Thread
@@ -242,3 +243,59 @@ def file_in_sent(inbox: Inbox, messages: Sequence[bytes]) -> None:
         logger.warning(
             "could not file sent mail", extra={"inbox": str(inbox.pk), "error": str(error)}
         )
+
+
+# --- One email outside the campaigns: the unified inbox's replies and new threads -----------
+
+
+class Undelivered(Exception):
+    """The server refused the email, or could not be reached: nothing was sent.
+
+    `reason` is what the person who wrote it reads (the server's reply, or the failure).
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+def _refused_text(refusals: Mapping[str, tuple[int, bytes | str]]) -> str:
+    return "; ".join(f"{address}: {smtp.reply_text(*reply)}" for address, reply in refusals.items())
+
+
+def deliver_one(
+    inbox: Inbox, email: OutgoingEmail, recipients: Sequence[str]
+) -> tuple[bytes, dict[str, str]]:
+    """Build `email` and send it to `recipients` over the inbox's SMTP server, now, then file
+    it in the inbox's Sent folder as campaign emails are.
+
+    The same guards as campaign email: the headers are checked (UnsafeHeader), the server
+    is reached through the inbox connection's SSRF-guarded connect. Returns the bytes sent
+    and the recipients the server refused while taking it for the others. Raises
+    Undelivered when it went to no one (a refused login puts the inbox in `error`, as the
+    sender does).
+    """
+    data = build_message(email)
+    timeout = float(settings.INBOX_CONNECT_TIMEOUT_SECONDS)
+    try:
+        with connection.smtp_session(inbox.smtp_settings(), timeout=timeout) as client:
+            refused = client.sendmail(inbox.email, list(recipients), data)
+    except ConnectionCheckFailed as failure:
+        if failure.authentication:
+            inbox_mark_error(inbox=inbox, error=failure.message)
+        raise Undelivered(failure.message) from failure
+    except smtplib.SMTPRecipientsRefused as error:
+        refusals = _refused_text(error.recipients)
+        raise Undelivered(f"every recipient was refused: {refusals}") from error
+    except smtplib.SMTPResponseException as error:
+        raise Undelivered(smtp.reply_text(error.smtp_code, error.smtp_error)) from error
+    except (smtplib.SMTPException, OSError) as error:
+        raise Undelivered(f"the connection failed: {error}") from error
+    if refused:
+        logger.warning(
+            "some recipients were refused",
+            extra={"inbox": str(inbox.pk), "error": _refused_text(refused)},
+        )
+    if _files_own_sent(inbox):
+        file_in_sent(inbox, [data])
+    return data, {address: smtp.reply_text(*reply) for address, reply in refused.items()}

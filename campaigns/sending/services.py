@@ -5,8 +5,12 @@ unified inbox call these keyword-only functions; the modules below them are the 
 own business (campaigns/sending/__init__.py draws the stack).
 """
 
+import copy as copy_module
+import hashlib
+import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -18,10 +22,15 @@ from django.db.models.functions import Coalesce
 from django.utils.timezone import now
 
 from blocklist.services import blocklist_add
-from campaigns.models import MAX_DELAY_DAYS, Campaign, Send
-from campaigns.sending import delivery, outbox, passes, protection, rules
+from campaigns.content import html_body, unsubscribe
+from campaigns.content.merge_tags import MergeTagError, TooLong
+from campaigns.content.message import OutgoingEmail, UnsafeHeader, make_message_id
+from campaigns.models import MAX_DELAY_DAYS, Campaign, Send, Variant
+from campaigns.sending import compose, delivery, outbox, passes, protection, rules
 from campaigns.sending.delivery import DeliverLater, PassReport
+from inboxes.models import Inbox
 from leads.models import Lead
+from reachkit.errors import DomainError, ValidationFailed
 
 PROGRESS_REFRESH_SECONDS = 300
 
@@ -324,3 +333,181 @@ def _campaign(lead: Lead) -> Campaign:
 def _held(campaign: Campaign, lead: Lead) -> bool:
     """Whether a stop rule holds the lead now."""
     return Lead.objects.filter(pk=lead.pk).filter(rules.stopped_q(campaign)).exists()
+
+
+# --- The unified inbox's view of a lead's campaign emails, and its own email ---------------------
+# A conversation shows the campaign emails the lead got (its sent rows, which keep the
+# subject and Message-ID but not the bodies), and sends replies and new threads through
+# the inbox's SMTP server like campaign email goes.
+
+
+@dataclass(frozen=True)
+class SentContent:
+    """An email as its lead got it: the subject it went with, its text and HTML bodies."""
+
+    subject: str
+    text: str
+    html: str
+
+
+# Rendered bodies are kept this long, keyed by everything rendering reads: an edit of the
+# variant, the lead, the inbox or the campaign makes a new key. Bump the version when the
+# rendering itself changes.
+SENT_CONTENT_CACHE_SECONDS = 3600
+SENT_CONTENT_VERSION = 1
+
+
+def sends_rendered(*, sends: Iterable[Send]) -> dict[uuid.UUID, SentContent]:
+    """What each sent row's lead got, by the row's id: its subject as sent, its bodies rendered
+    again (compose.rendered_of, the sender's own rendering, spintax seeded by lead and variant).
+
+    Deterministic: the bodies are those that went, unless the variant, the lead's values or the
+    inbox's signature were edited since; a row whose variant was deleted, or whose content no
+    longer renders, has empty bodies. Each row needs its `lead`; variants, inboxes and
+    campaigns are loaded here, a query each for all of them, and bodies already rendered
+    from the same inputs come from the cache in one round trip.
+    """
+    rows = list(sends)
+    variants = Variant.objects.in_bulk({send.variant_id for send in rows} - {None})
+    inboxes = Inbox.objects.in_bulk({send.inbox_id for send in rows} - {None})
+    campaigns = Campaign.objects.in_bulk({send.campaign_id for send in rows})
+    prepared = []
+    for send in rows:
+        copy = copy_module.copy(send)
+        copy.variant = variants.get(send.variant_id) if send.variant_id else None
+        copy.inbox = inboxes.get(send.inbox_id) if send.inbox_id else None
+        copy.campaign = campaigns[send.campaign_id]
+        prepared.append((copy, _rendering_key(copy)))
+    cached = cache.get_many([key for _, key in prepared if key])
+    shown: dict[uuid.UUID, SentContent] = {}
+    fresh: dict[str, tuple[str, str]] = {}
+    for copy, key in prepared:
+        if key in cached:
+            text, html = cached[key]
+        else:
+            text, html = _bodies(copy)
+            if key:
+                fresh[key] = (text, html)
+        shown[copy.pk] = SentContent(subject=copy.subject, text=text, html=html)
+    if fresh:
+        cache.set_many(fresh, timeout=SENT_CONTENT_CACHE_SECONDS)
+    return shown
+
+
+def _bodies(send: Send) -> tuple[str, str]:
+    """The text and HTML the row's lead got; empty when they cannot be made again."""
+    if send.variant is None:
+        return "", ""
+    try:
+        rendered = compose.rendered_of(send, compose.Thread())
+    except (MergeTagError, TooLong):
+        return "", ""
+    return rendered.body_text, "" if send.campaign.text_only else rendered.body_html
+
+
+def _rendering_key(send: Send) -> str:
+    """A cache key naming every input of the row's rendering; "" when there is nothing to
+    render (no variant)."""
+    variant, lead, inbox, campaign = send.variant, send.lead, send.inbox, send.campaign
+    if variant is None:
+        return ""
+    inputs = [
+        SENT_CONTENT_VERSION,
+        str(send.pk),
+        [str(variant.pk), variant.subject, variant.body_html, variant.body_text],
+        [str(lead.pk), lead.email, lead.first_name, lead.last_name, lead.variables],
+        [inbox.email, inbox.first_name, inbox.last_name, inbox.signature] if inbox else None,
+        [campaign.text_only, unsubscribe.url_in(campaign, lead)],
+    ]
+    digest = hashlib.blake2b(
+        json.dumps(inputs, sort_keys=True, default=str).encode("utf-8", "surrogatepass"),
+        digest_size=20,
+    ).hexdigest()
+    return f"sent-content:{digest}"
+
+
+def send_rendered(*, send: Send) -> SentContent:
+    """`sends_rendered` for one sent row."""
+    return sends_rendered(sends=[send])[send.pk]
+
+
+class EmailNotSent(DomainError):
+    """The inbox's SMTP server refused the email or could not be reached: nothing went."""
+
+    status_code = 502
+    code = "send_failed"
+    message = "The email could not be sent."
+
+
+@dataclass(frozen=True)
+class SentEmail:
+    """An email `email_send` sent, as it went."""
+
+    message_id: str
+    from_email: str
+    from_name: str
+    to: tuple[tuple[str, str], ...]  # (address, name)
+    subject: str
+    text: str
+    html: str
+    date: datetime
+    in_reply_to: str
+    references: tuple[str, ...]
+    # Recipients the server refused while taking the email for the others: address → reply.
+    refused: dict[str, str]
+
+
+def email_send(
+    *,
+    inbox: Inbox,
+    to: Sequence[tuple[str, str]],
+    subject: str,
+    html: str,
+    in_reply_to: str = "",
+    references: Sequence[str] = (),
+) -> SentEmail:
+    """Send one email from `inbox` now: a reply or a new thread of the unified inbox.
+
+    `to`: (address, name) pairs, at least one. `html` is sanitised as campaign bodies are
+    and the text part derived from it. Built and sent by the engine's own code
+    (delivery.deliver_one: header checks, the SSRF-guarded connect, filing in Sent).
+    Raises ValidationFailed when a value cannot go in a header, EmailNotSent when the
+    server refused it or could not be reached.
+    """
+    if not to:
+        raise ValidationFailed("An email needs a recipient.", details={"to": ["Required."]})
+    body_html = html_body.normalize_html(html)
+    email = OutgoingEmail(
+        message_id=make_message_id(uuid.uuid4(), inbox.domain or inbox.email.rpartition("@")[2]),
+        from_email=inbox.email,
+        from_name=inbox.display_name,
+        to_email=to[0][0],
+        to_name=to[0][1],
+        more_to=tuple((address, name) for address, name in to[1:]),
+        reply_to=inbox.reply_to,
+        subject=subject,
+        text=html_body.html_to_text(body_html),
+        html=body_html,
+        date=now(),
+        in_reply_to=in_reply_to,
+        references=tuple(references),
+    )
+    try:
+        _, refused = delivery.deliver_one(inbox, email, [address for address, _ in to])
+    except UnsafeHeader as error:
+        raise ValidationFailed(str(error)) from error
+    except delivery.Undelivered as error:
+        raise EmailNotSent(f"The email could not be sent: {error.reason}") from error
+    return SentEmail(
+        message_id=email.message_id,
+        from_email=email.from_email,
+        from_name=email.from_name,
+        to=tuple(to),
+        subject=email.subject,
+        text=email.text,
+        html=body_html,
+        date=email.date,
+        in_reply_to=email.in_reply_to,
+        references=email.references,
+        refused=refused,
+    )

@@ -14,14 +14,15 @@ from campaigns.sending.rules import Delivery, Outcome
 from reachkit.delivery_failures import SOFT, classify_reason, status_code
 
 
-def _reply(code: int, message: bytes | str) -> str:
+def reply_text(code: int, message: bytes | str) -> str:
+    """A server's reply on one line, bounded: `550 5.1.1 User unknown`."""
     text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
     return f"{code} {' '.join(text.split())}"[:1000]
 
 
 def _refusal(code: int, message: bytes | str, *, recipient_phase: bool) -> Delivery:
     """A refused MAIL, RCPT or DATA: temporary (4xx), a bounce, or a failure."""
-    response = _reply(code, message)
+    response = reply_text(code, message)
     if 400 <= code < 500:
         return Delivery(Outcome.DEFERRED, code, response, connection_lost=code == 421)
     # A bad address: refused at RCPT, or (some servers) after DATA with a 5.1.x status.
@@ -71,5 +72,5 @@ def transmit(client: smtplib.SMTP, *, sender: str, recipient: str, data: bytes) 
             Outcome.UNKNOWN, response=f"connection lost after DATA: {error}", connection_lost=True
         )
     if code == 250:
-        return Delivery(Outcome.SENT, code, _reply(code, message))
+        return Delivery(Outcome.SENT, code, reply_text(code, message))
     return _refusal(code, message, recipient_phase=False)

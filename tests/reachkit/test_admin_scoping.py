@@ -28,6 +28,8 @@ from tests.inboxes.factories import InboxFactory
 from tests.leads.factories import LeadFactory
 from tests.reachkit.admin_personas import AdminBrowser, filter_links, staff_member
 from tests.reachkit.factories import UserFactory, WorkspaceFactory
+from tests.unibox.factories import ConversationFactory
+from unibox.models import Conversation
 
 OUR_APPS = {"reachkit", "blocklist", "inboxes", "campaigns", "leads", "unibox"}
 
@@ -102,6 +104,7 @@ def rows_of(workspace: Workspace) -> dict[type[models.Model], models.Model]:
         Campaign: campaign,
         Sequence: Sequence.objects.get(campaign=campaign),
         Lead: LeadFactory(campaign=campaign),
+        Conversation: ConversationFactory(workspace=workspace),
     }
 
 

@@ -25,6 +25,8 @@ from leads.models import Lead
 from tests.campaigns.factories import CampaignFactory, make_ready
 from tests.inboxes.factories import InboxFactory
 from tests.leads.factories import LeadFactory
+from tests.unibox.factories import ConversationFactory, MessageFactory
+from unibox.models import Conversation, Message
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 SERVER = {"host": "smtp.acme.com", "port": 587, "username": "sam", "password": "pw-1",
@@ -96,6 +98,24 @@ BODIES: dict[tuple[str, str], list[Body]] = {
             "imap": {**SERVER, "port": 993, "security": "ssl"},
         }
     ],
+    # The unified inbox: `w.unibox(body)` readies a conversation whose inbox sends through a
+    # real SMTP server in the test process, before anything is compared.
+    ("PATCH", "/api/v1/unibox/conversations/{id}"): [
+        lambda w: w.unibox({"label_override": "interested"})
+    ],
+    ("POST", "/api/v1/unibox/conversations/{id}/reply"): [
+        lambda w: w.unibox({"content": "<p>Tuesday works.</p>"})
+    ],
+    ("POST", "/api/v1/unibox/conversations"): [
+        lambda w: w.unibox(
+            {
+                "inbox_id": str(w.mail_inbox.pk),
+                "to": [{"email": "ann@target.example", "name": "Ann"}],
+                "subject": "Hello",
+                "content": "<p>Hi Ann</p>",
+            }
+        )
+    ],
     ("PATCH", "/api/v1/inboxes/{id}"): [
         lambda w: {
             "first_name": "Sam",
@@ -147,7 +167,9 @@ def spelled(path: Path) -> str:
 
 def _placeholders() -> SimpleNamespace:
     thing = SimpleNamespace(pk=uuid.UUID(int=0))
-    return SimpleNamespace(inbox=thing, spare_inbox=thing, lead=thing)
+    return SimpleNamespace(
+        inbox=thing, spare_inbox=thing, lead=thing, mail_inbox=thing, unibox=lambda body: body
+    )
 
 
 CASES = [
@@ -186,10 +208,44 @@ class World:
     inbox: Inbox
     spare_inbox: Inbox
     lead: Lead
+    request: Any = None
+    conversation: Conversation | None = None
+    _mail_inbox: Inbox | None = None
+
+    @property
+    def mail_inbox(self) -> Inbox:
+        """An inbox of the workspace that sends through an SMTP server of the test."""
+        if self._mail_inbox is None:
+            server = self.request.getfixturevalue("smtp_server_factory")(
+                security="none", users={"unibox@acme.com": "pw-1"}
+            )
+            self._mail_inbox = InboxFactory(
+                workspace=self.campaign.workspace,
+                email="unibox@acme.com",
+                smtp_host=server.host,
+                smtp_port=server.port,
+                smtp_security=Inbox.Security.NONE,
+                smtp_password="pw-1",
+                imap_host="",
+                connection_status=Inbox.ConnectionStatus.CONNECTED,
+            )
+        return self._mail_inbox
+
+    def unibox(self, body: dict[str, Any]) -> dict[str, Any]:
+        if self.conversation is None:
+            self.conversation = ConversationFactory(
+                workspace=self.campaign.workspace, inbox=self.mail_inbox
+            )
+            MessageFactory(conversation=self.conversation, from_email="lee@target.example")
+        return body
 
     def url(self, template: str) -> str:
         ids = {"campaign_id": self.campaign.pk, "variant_id": self.variant.pk}
-        if template.startswith("/api/v1/inboxes/"):
+        if template.startswith("/api/v1/unibox/conversations/"):
+            self.unibox({})
+            assert self.conversation is not None
+            ids["id"] = self.conversation.pk
+        elif template.startswith("/api/v1/inboxes/"):
             ids["id"] = self.inbox.pk
         elif "/leads/{id}" in template:
             ids["id"] = self.lead.pk
@@ -201,7 +257,7 @@ class World:
 
 
 @pytest.fixture
-def world(alice) -> World:
+def world(alice, request) -> World:
     inbox = InboxFactory(workspace=alice.workspace)
     campaign = make_ready(CampaignFactory(workspace=alice.workspace), inbox)
     step = Sequence.objects.get(campaign=campaign)
@@ -212,11 +268,23 @@ def world(alice) -> World:
         inbox=inbox,
         spare_inbox=InboxFactory(workspace=alice.workspace),
         lead=LeadFactory(campaign=campaign, first_name="Ann", variables={"company": "Acme"}),
+        request=request,
     )
 
 
 def snapshot() -> dict[str, list[str]]:
-    models = [Campaign, Schedule, Sequence, Variant, CampaignInbox, Lead, Inbox, BlocklistEntry]
+    models = [
+        Campaign,
+        Schedule,
+        Sequence,
+        Variant,
+        CampaignInbox,
+        Lead,
+        Inbox,
+        BlocklistEntry,
+        Conversation,
+        Message,
+    ]
     return {model.__name__: sorted(repr(row) for row in model.objects.values()) for model in models}
 
 

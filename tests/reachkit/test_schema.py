@@ -82,7 +82,7 @@ def test_every_api_viewset_is_workspace_scoped_and_paginated():
     assert viewsets
     for viewset in viewsets:
         assert issubclass(viewset, WorkspaceViewSet), viewset
-        assert viewset.pagination_class is PagePagination, viewset
+        assert issubclass(viewset.pagination_class, PagePagination), viewset
 
 
 def test_admin_static_files_are_served_without_debug(db):
