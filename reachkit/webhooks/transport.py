@@ -99,12 +99,12 @@ def destination(url: httpx.URL) -> netguard.IPAddress:
         )
     except netguard.AddressRefused as refused:
         raise UrlRefused(
-            f"{url.host} resolves to {refused.address}, a {refused.reason} address; "
+            f"{url.host} resolves to {refused.address} ({refused.reason}); "
             "webhooks go to public addresses only."
         ) from None
     for address in addresses:
         if address in METADATA_ADDRESSES:
-            raise UrlRefused(f"{url.host} resolves to {address}, a cloud metadata address.")
+            raise UrlRefused(f"{url.host} resolves to {address} (cloud metadata).")
     return addresses[0]
 
 
