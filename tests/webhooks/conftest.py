@@ -1,5 +1,6 @@
 import pytest
 
+from tests.campaigns.outreach import running_outreach
 from tests.webhooks.receiver import Receiver
 
 
@@ -31,3 +32,11 @@ def receiver_factory():
     yield make
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def outreach(alice, mailbox, settings):
+    """An active campaign sending through real servers (tests/campaigns/outreach.py)."""
+    settings.SEND_GAP_SECONDS = (0, 0)
+    with running_outreach(alice.workspace, mailbox) as running:
+        yield running
