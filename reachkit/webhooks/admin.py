@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
-from reachkit.admin_scoping import WorkspaceScopedAdmin
+from reachkit.admin_scoping import SuperuserOnly, WorkspaceScopedAdmin
 from reachkit.admin_writes import ServiceWrites, form_errors
 from reachkit.webhooks.models import Delivery, Event, EventType, WebhookEndpoint
 from reachkit.webhooks.services import endpoint_create, endpoint_delete, endpoint_update
@@ -79,7 +79,10 @@ class WebhookEndpointAdmin(ServiceWrites, WorkspaceScopedAdmin):
         endpoint_delete(endpoint=obj)
 
 
-class ReadOnly(WorkspaceScopedAdmin):
+class ReadOnly(SuperuserOnly, admin.ModelAdmin):
+    """Events and deliveries, for the operator's eyes (a workspace reads its own through the
+    API): nothing to add, change or delete by hand."""
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

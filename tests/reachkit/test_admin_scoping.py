@@ -22,6 +22,7 @@ from reachkit.admin_scoping import (
     workspace_path,
 )
 from reachkit.models import ApiKey, Membership, Workspace
+from reachkit.webhooks.models import WebhookEndpoint
 from tests.blocklist.factories import BlocklistEntryFactory
 from tests.campaigns.factories import CampaignFactory
 from tests.inboxes.factories import InboxFactory
@@ -29,7 +30,7 @@ from tests.leads.factories import LeadFactory
 from tests.reachkit.admin_personas import AdminBrowser, filter_links, staff_member
 from tests.reachkit.factories import UserFactory, WorkspaceFactory
 
-OUR_APPS = {"reachkit", "blocklist", "inboxes", "campaigns", "leads", "unibox"}
+OUR_APPS = {"reachkit", "webhooks", "blocklist", "inboxes", "campaigns", "leads", "unibox"}
 
 
 def registry() -> list[tuple[type[models.Model], admin.ModelAdmin]]:
@@ -102,6 +103,9 @@ def rows_of(workspace: Workspace) -> dict[type[models.Model], models.Model]:
         Campaign: campaign,
         Sequence: Sequence.objects.get(campaign=campaign),
         Lead: LeadFactory(campaign=campaign),
+        WebhookEndpoint: WebhookEndpoint.objects.create(
+            workspace=workspace, url="https://hooks.example.com/", secret="whsec_test"
+        ),
     }
 
 
