@@ -31,6 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from reachkit import netguard
+from reachkit.api import idempotency
 from reachkit.errors import DomainError, ValidationFailed
 from reachkit.models import Workspace
 from reachkit.webhooks import feed, signing, transport
@@ -417,6 +418,7 @@ def webhooks_purge(*, now: datetime | None = None, batch: int = 10_000) -> dict[
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.WEBHOOK_EVENT_RETENTION_DAYS)
     counts = {"events": 0, "deliveries": 0, "endpoints": 0}
+    counts["idempotency_keys"] = idempotency.purge(now=now)
     while True:
         ids = list(
             Delivery.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:batch]

@@ -404,7 +404,7 @@ def test_old_events_and_deliveries_are_purged(alice, receiver, settings):
     services.endpoint_delete(endpoint=endpoint)
     WebhookEndpoint.objects.update(deleted_at=timezone.now() - timedelta(hours=2))
     counts = services.webhooks_purge()
-    assert counts == {"events": 1, "deliveries": 1, "endpoints": 1}
+    assert counts == {"events": 1, "deliveries": 1, "endpoints": 1, "idempotency_keys": 0}
     assert [event.payload["lead_id"] for event in Event.objects.all()] == ["new"]
     assert not WebhookEndpoint.objects.exists()
 
