@@ -47,6 +47,8 @@ run: export REACHKIT_SEND_GAP_SECONDS ?= 20,40
 # the demo inbox sends to the mail sink on 127.0.0.1. Add your own mail server's network, or
 # set it to nothing to try the production default.
 run: export REACHKIT_INBOX_ALLOWED_NETWORKS ?= 127.0.0.0/8
+# Webhooks may go to a receiver on this machine or your network (production: public only).
+run: export REACHKIT_WEBHOOK_ALLOW_PRIVATE ?= 1
 # Each process's lines show as they happen, not when a pipe's buffer fills.
 run: export PYTHONUNBUFFERED := 1
 run: $(VENV)/.installed-run

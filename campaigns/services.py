@@ -28,7 +28,7 @@ from campaigns.models import (
     Sequence,
     Variant,
 )
-from campaigns.sending import rules
+from campaigns.sending import events, rules
 from inboxes.models import Inbox
 from leads.bulk import lock_campaign
 from leads.models import Lead
@@ -120,6 +120,7 @@ def campaign_update(
     campaign = _lock(campaign)
     if status is not None:
         _check_transition(campaign, status)
+    pausing = status == Campaign.Status.PAUSED and campaign.status != Campaign.Status.PAUSED
 
     if name is not None:
         campaign.name = name
@@ -135,6 +136,8 @@ def campaign_update(
 
     if campaign.unsubscribe_option != unsubscribe_before:
         _sync_unsubscribe_links(campaign)
+    if pausing:
+        events.campaign_paused(campaign, reason="Paused by hand.", by="user")
     return campaign
 
 

@@ -18,6 +18,8 @@ from reachkit import mx
 from reachkit.emails import email_domain
 from reachkit.errors import Conflict, NotFound
 from reachkit.models import Workspace
+from reachkit.webhooks.events import emit
+from reachkit.webhooks.models import EventType
 
 logger = logging.getLogger("reachkit.inboxes")
 
@@ -310,17 +312,27 @@ def inbox_check_connection(*, inbox_id: uuid.UUID) -> None:
     )
     outcome = _run_checks(inbox)
     now = timezone.now()
-    Inbox.objects.filter(pk=inbox_id, connection_status=Inbox.ConnectionStatus.VALIDATING).update(
-        connection_status=(
-            Inbox.ConnectionStatus.CONNECTED if outcome.connected else Inbox.ConnectionStatus.ERROR
-        ),
-        connection_error=outcome.error,
-        connection_checked_at=now,
-        provider=provider,
-        sent_folder=outcome.sent_folder or inbox.sent_folder,
-        junk_folder=outcome.junk_folder or inbox.junk_folder,
-        updated_at=now,
-    )
+    with transaction.atomic():
+        recorded = Inbox.objects.filter(
+            pk=inbox_id, connection_status=Inbox.ConnectionStatus.VALIDATING
+        ).update(
+            connection_status=(
+                Inbox.ConnectionStatus.CONNECTED
+                if outcome.connected
+                else Inbox.ConnectionStatus.ERROR
+            ),
+            connection_error=outcome.error,
+            connection_checked_at=now,
+            provider=provider,
+            sent_folder=outcome.sent_folder or inbox.sent_folder,
+            junk_folder=outcome.junk_folder or inbox.junk_folder,
+            updated_at=now,
+        )
+        # The last check's error is kept until a check connects: it says an error came before.
+        if recorded and not outcome.connected:
+            _emit_connection_event(inbox, EventType.INBOX_ERROR, outcome.error)
+        elif recorded and inbox.connection_error:
+            _emit_connection_event(inbox, EventType.INBOX_RECOVERED, "")
     logger.info(
         "inbox connection checked",
         extra={
@@ -334,13 +346,31 @@ def inbox_mark_error(*, inbox: Inbox, error: str) -> None:
     """The inbox can no longer send (its server refused the login): nothing uses it until
     a new check connects it again."""
     now = timezone.now()
-    Inbox.objects.filter(pk=inbox.pk).update(
-        connection_status=Inbox.ConnectionStatus.ERROR,
-        connection_error=error,
-        connection_checked_at=now,
-        updated_at=now,
-    )
+    with transaction.atomic():
+        before = (
+            Inbox.objects.select_for_update()
+            .filter(pk=inbox.pk)
+            .values_list("connection_status", flat=True)
+            .first()
+        )
+        Inbox.objects.filter(pk=inbox.pk).update(
+            connection_status=Inbox.ConnectionStatus.ERROR,
+            connection_error=error,
+            connection_checked_at=now,
+            updated_at=now,
+        )
+        if before is not None and before != Inbox.ConnectionStatus.ERROR:
+            _emit_connection_event(inbox, EventType.INBOX_ERROR, error)
     logger.warning("inbox login refused while sending", extra={"inbox": str(inbox.pk)})
+
+
+def _emit_connection_event(inbox: Inbox, type: EventType, error: str) -> None:
+    emit(
+        workspace_id=inbox.workspace_id,
+        type=type,
+        payload={"inbox_id": inbox.pk, "inbox_email": inbox.email, "error": error},
+        ordering_key=inbox.pk,
+    )
 
 
 def _run_checks(inbox: Inbox) -> CheckOutcome:

@@ -119,3 +119,29 @@ class ApiKey(models.Model):
 
     def needs_last_used_refresh(self, now: datetime) -> bool:
         return self.last_used_at is None or now - self.last_used_at >= LAST_USED_RESOLUTION
+
+
+class IdempotencyKey(models.Model):
+    """A POST's `Idempotency-Key` and the answer it got, replayed to a retry for a day.
+
+    `fingerprint` is a hash of the method, path and body: the same key with another request
+    is refused. `status_code` is null while the first request runs (reachkit/api/idempotency.py).
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    content_type = models.CharField(max_length=100, blank=True, default="")
+    body = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "key"], name="idempotency_key_unique")
+        ]
+        indexes = [models.Index(fields=["expires_at"], name="idempotency_key_expiry")]
+
+    def __str__(self) -> str:
+        return self.key

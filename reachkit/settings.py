@@ -188,6 +188,24 @@ if LLM_URL and not LLM_MODEL:
 if not 1 <= LLM_TIMEOUT_SECONDS <= 120:
     raise SettingsError("REACHKIT_LLM_TIMEOUT_SECONDS must be between 1 and 120")
 
+# Webhooks (reachkit/webhooks/). A tenant picks the URLs, so they follow the address policy
+# (reachkit/netguard.py): public addresses only, unless a self-hoster opens the private ones
+# (loopback, RFC 1918, CGNAT, unique-local; never link-local or cloud metadata). `https://`
+# only, unless REACHKIT_WEBHOOK_ALLOW_HTTP (on with REACHKIT_DEBUG).
+WEBHOOK_ALLOW_PRIVATE = env_bool("REACHKIT_WEBHOOK_ALLOW_PRIVATE", False)
+WEBHOOK_ALLOW_HTTP = env_bool("REACHKIT_WEBHOOK_ALLOW_HTTP", DEBUG)
+WEBHOOK_TIMEOUT_SECONDS = env_int("REACHKIT_WEBHOOK_TIMEOUT_SECONDS", 10)
+if not 1 <= WEBHOOK_TIMEOUT_SECONDS <= 30:
+    raise SettingsError("REACHKIT_WEBHOOK_TIMEOUT_SECONDS must be between 1 and 30")
+# After a failed attempt, the next waits this long (±20 %): about a day and a quarter in all.
+WEBHOOK_RETRY_DELAYS_SECONDS = (5, 300, 1800, 7200, 18000, 36000, 36000)
+# An endpoint whose every attempt failed for this long is disabled (with the reason).
+WEBHOOK_DISABLE_AFTER_SECONDS = env_int("REACHKIT_WEBHOOK_DISABLE_AFTER_DAYS", 3) * 86_400
+# Events (the feed) and deliveries are kept this long.
+WEBHOOK_EVENT_RETENTION_DAYS = env_int("REACHKIT_EVENT_RETENTION_DAYS", 30)
+# After `rotate-secret`, the previous secret keeps signing beside the new one this long.
+WEBHOOK_SECRET_OVERLAP_SECONDS = env_int("REACHKIT_WEBHOOK_SECRET_OVERLAP_SECONDS", 86_400)
+
 # Rate limits (reachkit/ratelimit.py), as requests per window: "600/min", "5/15min".
 THROTTLE_RATE = env_rate("REACHKIT_THROTTLE_RATE", "600/min")  # per API key
 # Per client address, API requests without a valid key (none, malformed, wrong or revoked),
@@ -217,6 +235,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "reachkit",
+    "reachkit.webhooks",
     "blocklist",
     "inboxes",
     "campaigns",
@@ -350,9 +369,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 # the queues it is given with -Q (see the Procfile and the README's production processes).
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CONNECTIONS_QUEUE = "connections"
+# Webhook deliveries (tenants' URLs, up to 10 s each) have their own queue and workers too.
+WEBHOOKS_QUEUE = "webhooks"
 CELERY_TASK_ROUTES = {
     "inboxes.check_connection": {"queue": CONNECTIONS_QUEUE},
     "unibox.sync_inbox": {"queue": CONNECTIONS_QUEUE},
+    "webhooks.*": {"queue": WEBHOOKS_QUEUE},
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -372,6 +394,10 @@ PERIODIC_TASKS: list[dict[str, object]] = [
         "task": "campaigns.refresh_progress",
         "every_seconds": 300,
     },
+    # Webhook retries that came due, and deliveries whose hand-over was lost.
+    {"name": "deliver due webhooks", "task": "webhooks.tick", "every_seconds": 10},
+    # Events and deliveries past REACHKIT_EVENT_RETENTION_DAYS.
+    {"name": "purge old events", "task": "webhooks.purge", "every_seconds": 3600},
 ]
 
 # --- Cache (throttling) -----------------------------------------------------------------
@@ -440,6 +466,7 @@ SPECTACULAR_SETTINGS = {
         "InboxProviderEnum": "inboxes.models.Inbox.Provider",
         "LeadProviderEnum": "leads.models.Lead.Provider",
         "ConversationLabelEnum": "unibox.models.Conversation.Label",
+        "EventTypeEnum": "reachkit.webhooks.models.EventType",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

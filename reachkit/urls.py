@@ -51,6 +51,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("campaigns.api.urls")),
     path("", include("leads.urls")),
     path("", include("unibox.urls")),
+    path("", include("reachkit.webhooks.urls")),
     path(
         "schema/",
         SpectacularAPIView.as_view(renderer_classes=[OpenApiJsonRenderer, OpenApiYamlRenderer]),

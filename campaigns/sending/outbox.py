@@ -32,7 +32,7 @@ from django.db.models import Case, Count, DateTimeField, F, QuerySet, Value, Whe
 
 from campaigns.models import Campaign, Send
 from campaigns.models import Sequence as Step
-from campaigns.sending import rules
+from campaigns.sending import events, rules
 from campaigns.sending.rules import Delivery, Outcome
 from leads.models import Lead
 
@@ -250,6 +250,7 @@ def record_sent(
         if not Send.objects.filter(pk=send.pk, status=from_status).update(**fields):
             return False
         _advance_leads([send], {send.campaign_id: delays}, now)
+        events.emails_sent([(send, send.subject if subject is None else subject)], now)
     return True
 
 
@@ -274,6 +275,7 @@ def write_outcomes(
     if sent:
         _mark_sent(sent, now)
         _advance_leads([item.send for item, _ in sent], delays, now)
+        events.emails_sent([(item.send, item.subject) for item, _ in sent], now)
     for item, delivery in results:
         if delivery.outcome != Outcome.SENT:
             record_outcome(item.send, delivery, item.subject, now)
@@ -291,6 +293,14 @@ def record_outcome(send: Send, delivery: Delivery, subject: str, now: datetime) 
             Send.objects.filter(pk=send.pk).update(status=Send.Status.BOUNCED, **fields)
             Lead.objects.filter(pk=send.lead_id).update(
                 is_bounced=True, next_due_at=None, updated_at=now
+            )
+            events.email_bounced(
+                send,
+                lead=send.lead,
+                campaign=send.campaign,
+                hard=True,
+                response=delivery.response,
+                at=now,
             )
         elif delivery.outcome == Outcome.DEFERRED:
             retry(send, now, response=delivery.response, code=delivery.code)

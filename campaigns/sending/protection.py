@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from campaigns.models import Campaign, Send
+from campaigns.sending import events
 
 logger = logging.getLogger("reachkit.sender")
 
@@ -36,3 +37,6 @@ def check_bounce_rate(campaign_id: uuid.UUID) -> None:
     )
     if paused:
         logger.warning("campaign paused for bounces", extra={"campaign": str(campaign_id)})
+        events.campaign_paused(
+            Campaign.objects.get(pk=campaign_id), reason=reason, by="bounce_protection"
+        )

@@ -26,7 +26,7 @@ from campaigns.content import html_body, unsubscribe
 from campaigns.content.merge_tags import MergeTagError, TooLong
 from campaigns.content.message import OutgoingEmail, UnsafeHeader, make_message_id
 from campaigns.models import MAX_DELAY_DAYS, Campaign, Send, Variant
-from campaigns.sending import compose, delivery, outbox, passes, protection, rules
+from campaigns.sending import compose, delivery, events, outbox, passes, protection, rules
 from campaigns.sending.delivery import DeliverLater, PassReport
 from inboxes.models import Inbox
 from leads.models import Lead
@@ -58,9 +58,15 @@ def campaign_progress_refresh(*, campaign_id: uuid.UUID, force: bool = False) ->
     key = f"campaign-progress:{campaign_id}"
     if not force and not cache.add(key, 1, timeout=PROGRESS_REFRESH_SECONDS):
         return
-    Campaign.objects.filter(pk=campaign_id).update(
-        progress=campaign_progress(campaign_id=campaign_id)
-    )
+    progress = campaign_progress(campaign_id=campaign_id)
+    with transaction.atomic():
+        # Reaching 100 (every lead finished or stopped) is the campaign's completion, once.
+        completed = progress == 100 and Campaign.objects.filter(
+            pk=campaign_id, progress__lt=100
+        ).exclude(status=Campaign.Status.DRAFT).update(progress=progress)
+        Campaign.objects.filter(pk=campaign_id).update(progress=progress)
+        if completed:
+            events.campaigns_completed([Campaign.objects.get(pk=campaign_id)])
 
 
 def campaigns_progress_refresh() -> None:
@@ -154,6 +160,8 @@ def lead_unsubscribe(*, lead: Lead) -> None:
     Lead.objects.filter(pk=lead.pk).update(is_unsubscribed=True, updated_at=at)
     outbox.stop_held_leads(_campaign(lead), Lead.objects.filter(pk=lead.pk), at)
     blocklist_add(workspace=lead.workspace, raw=lead.email)
+    if not lead.is_unsubscribed:
+        events.lead_unsubscribed(lead, _campaign(lead), at)
 
 
 @transaction.atomic
@@ -199,6 +207,17 @@ def lead_reply_received(
         )
     if answered is not None:
         Send.objects.filter(pk=answered.pk, replied_at__isnull=True).update(replied_at=received_at)
+    if lead.replied_at != received_at:  # the same first reply synced again tells nothing new
+        events.reply_received(
+            lead,
+            campaign,
+            received_at=received_at,
+            label=lead.label if label is None else label,
+            is_positive=is_positive,
+            answered=answered,
+            previous_label=lead.label,
+            was_positive=lead.is_positive,
+        )
 
 
 @transaction.atomic
@@ -208,7 +227,16 @@ def lead_relabel(*, lead: Lead, label: str | None, is_positive: bool) -> None:
     The lead's label and `is_positive` are what analytics count, so an override set on a
     conversation reaches them through here.
     """
+    lead = _lock(lead)
     Lead.objects.filter(pk=lead.pk).update(label=label, is_positive=is_positive, updated_at=now())
+    events.lead_labeled(
+        lead,
+        _campaign(lead),
+        label=label,
+        is_positive=is_positive,
+        previous_label=lead.label,
+        was_positive=lead.is_positive,
+    )
 
 
 @transaction.atomic
@@ -232,6 +260,10 @@ def lead_bounced(
     if not hard:
         effect = _soft_bounce(send, lead, at, response)
         if effect is not None:
+            if effect != BounceEffect.IGNORED:
+                events.email_bounced(
+                    send, lead=lead, campaign=_campaign(lead), hard=False, response=response, at=at
+                )
             return effect
     left = send.status in (Send.Status.SENT, Send.Status.UNKNOWN) or (
         send.status == Send.Status.SCHEDULED and send.soft_bounced_at is not None
@@ -243,6 +275,9 @@ def lead_bounced(
     )
     Lead.objects.filter(pk=lead.pk).update(is_bounced=True, updated_at=at)
     outbox.stop_held_leads(_campaign(lead), Lead.objects.filter(pk=lead.pk), at)
+    events.email_bounced(
+        send, lead=lead, campaign=_campaign(lead), hard=hard, response=response, at=at
+    )
     protection.check_bounce_rate(send.campaign_id)
     return BounceEffect.BOUNCED
 
@@ -297,6 +332,9 @@ def lead_auto_replied(
     """
     lead = _lock(lead)
     campaign = _campaign(lead)
+    events.auto_reply_received(
+        lead, campaign, kind=kind.value, received_at=received_at, back_on=back_on
+    )
     if kind == AutoReply.LEFT_COMPANY:
         Lead.objects.filter(pk=lead.pk, left_company_at__isnull=True).update(
             left_company_at=received_at, updated_at=now()

@@ -86,6 +86,38 @@ def _error_codes(path: str, operation: dict[str, Any]) -> list[str]:
     return codes
 
 
+def _document_idempotency(operation: dict[str, Any]) -> None:
+    """Every POST takes `Idempotency-Key` (reachkit/api/idempotency.py)."""
+    operation.setdefault("parameters", []).append(
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "description": (
+                "Up to 255 printable ASCII characters. A retry with the same key and body "
+                "gets the first answer again (for 24 hours, with `Idempotent-Replayed: true`)."
+            ),
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        }
+    )
+    responses = operation.setdefault("responses", {})
+    responses.setdefault(
+        "409",
+        {
+            "description": "Conflict, or a request with this Idempotency-Key is still running.",
+            "content": _error_content(),
+        },
+    )
+    responses.setdefault(
+        "422",
+        {
+            "description": "Validation failed, or the Idempotency-Key was used with another "
+            "request.",
+            "content": _error_content(),
+        },
+    )
+
+
 def _any_of_schemes(security: list[dict[str, list[str]]]) -> list[dict[str, list[str]]]:
     """drf-spectacular lists our three schemes as one requirement (all three); any one will do."""
     return [{name: scopes} for requirement in security for name, scopes in requirement.items()]
@@ -97,6 +129,9 @@ def wrap_in_envelopes(result: dict[str, Any], generator: Any, **kwargs: Any) -> 
     components["Error"] = ERROR_SCHEMA
     # Routes tolerate a trailing slash; the documented paths are the spec's, without one.
     result["paths"] = {path.rstrip("/") or "/": item for path, item in result["paths"].items()}
+    for methods in result["paths"].values():
+        if methods.get("post", {}).get("security"):
+            _document_idempotency(methods["post"])
     for path, methods in result["paths"].items():
         for operation in methods.values():
             if operation.get("security"):

@@ -6,16 +6,18 @@ from django.db.models import QuerySet
 from rest_framework import viewsets
 
 from reachkit.api.authentication import ApiKeyPrincipal
+from reachkit.api.idempotency import IdempotentPosts
 from reachkit.models import Workspace
 
 UUID_PATTERN = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 
 
-class WorkspaceViewSet(viewsets.GenericViewSet):
+class WorkspaceViewSet(IdempotentPosts, viewsets.GenericViewSet):
     """Every queryset is filtered to `request.workspace`, so another workspace's id is a 404.
 
     Subclasses narrow the scope in `scope_queryset` (a campaign's leads, say); they never
-    replace `get_queryset`. Filters, search and sorting apply to lists only.
+    replace `get_queryset`. Filters, search and sorting apply to lists only. Every POST
+    honours `Idempotency-Key` (reachkit/api/idempotency.py).
     """
 
     lookup_value_regex = UUID_PATTERN

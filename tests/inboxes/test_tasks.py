@@ -56,4 +56,5 @@ def test_only_connection_checks_go_to_the_connections_queue():
     assert {name for name, queue in queues.items() if queue == "connections"} == {
         "inboxes.check_connection"
     }
-    assert set(queues.values()) == {"celery", "connections"}
+    # Webhook deliveries have their own queue too (reachkit/webhooks/tasks.py).
+    assert set(queues.values()) == {"celery", "connections", "webhooks"}

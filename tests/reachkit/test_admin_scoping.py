@@ -22,6 +22,7 @@ from reachkit.admin_scoping import (
     workspace_path,
 )
 from reachkit.models import ApiKey, Membership, Workspace
+from reachkit.webhooks.models import WebhookEndpoint
 from tests.blocklist.factories import BlocklistEntryFactory
 from tests.campaigns.factories import CampaignFactory
 from tests.inboxes.factories import InboxFactory
@@ -31,7 +32,7 @@ from tests.reachkit.factories import UserFactory, WorkspaceFactory
 from tests.unibox.factories import ConversationFactory
 from unibox.models import Conversation
 
-OUR_APPS = {"reachkit", "blocklist", "inboxes", "campaigns", "leads", "unibox"}
+OUR_APPS = {"reachkit", "webhooks", "blocklist", "inboxes", "campaigns", "leads", "unibox"}
 
 
 def registry() -> list[tuple[type[models.Model], admin.ModelAdmin]]:
@@ -105,6 +106,9 @@ def rows_of(workspace: Workspace) -> dict[type[models.Model], models.Model]:
         Sequence: Sequence.objects.get(campaign=campaign),
         Lead: LeadFactory(campaign=campaign),
         Conversation: ConversationFactory(workspace=workspace),
+        WebhookEndpoint: WebhookEndpoint.objects.create(
+            workspace=workspace, url="https://hooks.example.com/", secret="whsec_test"
+        ),
     }
 
 

@@ -205,7 +205,7 @@ def procfile() -> dict[str, str]:
 
 def test_make_run_starts_the_mail_sink_beside_web_workers_and_beat():
     processes = procfile()
-    assert set(processes) == {"web", "worker", "connections", "beat", "mailsink"}
+    assert set(processes) == {"web", "worker", "connections", "webhooks", "beat", "mailsink"}
     expand = ["sh", "-c", f"echo {processes['mailsink']}"]
     env = {key: value for key, value in os.environ.items() if key != "MAILSINK_PORT"}
     assert subprocess.run(expand, env=env, capture_output=True, text=True).stdout.split() == [

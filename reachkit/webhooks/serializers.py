@@ -1,0 +1,176 @@
+from typing import Any
+
+from rest_framework import serializers
+
+from reachkit.api.fields import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
+    StrictIntegerField,
+)
+from reachkit.webhooks import feed
+from reachkit.webhooks.models import Delivery, Event, EventType, WebhookEndpoint
+from reachkit.webhooks.transport import MAX_URL_LENGTH
+
+MAX_OVERLAP_SECONDS = 7 * 86_400
+
+
+class WebhookSerializer(serializers.ModelSerializer):
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=EventType.choices),
+        help_text="The event types it receives; empty: every type.",
+    )
+    previous_secret_expires_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="After a rotation, the previous secret signs too until then.",
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = [
+            "id",
+            "url",
+            "description",
+            "event_types",
+            "is_active",
+            "disabled_reason",
+            "disabled_at",
+            "failing_since",
+            "last_success_at",
+            "previous_secret_expires_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class WebhookWithSecretSerializer(WebhookSerializer):
+    secret = serializers.SerializerMethodField(
+        help_text="The signing secret (`whsec_…`), shown this once; stored encrypted."
+    )
+
+    class Meta(WebhookSerializer.Meta):
+        fields = [*WebhookSerializer.Meta.fields, "secret"]
+        read_only_fields = fields
+
+    def get_secret(self, endpoint: WebhookEndpoint) -> str:
+        return str(self.context["secret"])
+
+
+class WebhookCreateSerializer(serializers.Serializer):
+    url = StrictCharField(
+        max_length=MAX_URL_LENGTH, help_text="`https://…` (http only with REACHKIT_DEBUG)."
+    )
+    event_types = serializers.ListField(
+        child=StrictChoiceField(choices=EventType.choices),
+        required=False,
+        max_length=len(EventType.choices),
+        help_text="Event types to receive; absent or empty: every type.",
+    )
+    description = StrictCharField(required=False, allow_blank=True, max_length=500)
+    is_active = StrictBooleanField(required=False, default=True)
+
+
+class WebhookUpdateSerializer(serializers.Serializer):
+    url = StrictCharField(required=False, max_length=MAX_URL_LENGTH)
+    event_types = serializers.ListField(
+        child=StrictChoiceField(choices=EventType.choices),
+        required=False,
+        max_length=len(EventType.choices),
+    )
+    description = StrictCharField(required=False, allow_blank=True, max_length=500)
+    is_active = StrictBooleanField(required=False)
+
+
+class RotateSecretSerializer(serializers.Serializer):
+    overlap_seconds = StrictIntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_OVERLAP_SECONDS,
+        help_text="How long the previous secret keeps signing too (default a day; 0: not at all).",
+    )
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    webhook_id = serializers.UUIDField(source="endpoint_id")
+    message_id = serializers.UUIDField(
+        help_text="The `webhook-id` header: the event's id (the same on every attempt)."
+    )
+
+    class Meta:
+        model = Delivery
+        fields = [
+            "id",
+            "webhook_id",
+            "message_id",
+            "event_type",
+            "status",
+            "attempt",
+            "response_code",
+            "duration_ms",
+            "error",
+            "last_attempt_at",
+            "next_attempt_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class EventSerializer(serializers.ModelSerializer):
+    type = serializers.ChoiceField(choices=EventType.choices)
+    timestamp = serializers.DateTimeField(source="created_at")
+    workspace_id = serializers.UUIDField()
+    # A field named like Serializer.data: DRF moves declared fields off the class.
+    data = serializers.JSONField(  # type: ignore[assignment]
+        source="payload", help_text="The event's fields (README)."
+    )
+
+    class Meta:
+        model = Event
+        fields = ["id", "type", "timestamp", "workspace_id", "data"]
+        read_only_fields = fields
+
+
+class EventQuerySerializer(serializers.Serializer):
+    after = serializers.CharField(
+        required=False, max_length=64, help_text="The `next_cursor` of the previous page."
+    )
+    types = serializers.CharField(
+        required=False, max_length=1000, help_text="Comma-separated event types."
+    )
+    since = serializers.DateTimeField(required=False, help_text="Events at or after this time.")
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=feed.MAX_LIMIT, default=feed.DEFAULT_LIMIT
+    )
+
+    def validate_after(self, value: str) -> feed.Cursor:
+        try:
+            return feed.Cursor.decode(value)
+        except feed.BadCursor:
+            raise serializers.ValidationError("Not a cursor this feed handed out.") from None
+
+    def validate_types(self, value: str) -> list[str]:
+        types = [part.strip() for part in value.split(",") if part.strip()]
+        unknown = sorted(set(types) - set(EventType.values))
+        if unknown:
+            raise serializers.ValidationError(f"Unknown event types: {', '.join(unknown)}.")
+        return types
+
+    def to_internal_value(self, data: Any) -> Any:
+        for name in ("after", "types", "since", "limit"):
+            if "\x00" in str(data.get(name, "")):
+                raise serializers.ValidationError({name: ["Null characters are not allowed."]})
+        return super().to_internal_value(data)
+
+
+class EventPageMetadataSerializer(serializers.Serializer):
+    next_cursor = serializers.CharField(
+        allow_null=True, help_text="Pass as `after` for the next page (null: nothing yet)."
+    )
+    has_more = serializers.BooleanField()
+    limit = serializers.IntegerField()
+
+
+class EventPageSerializer(serializers.Serializer):
+    data = EventSerializer(many=True)  # type: ignore[assignment]
+    metadata = EventPageMetadataSerializer()
