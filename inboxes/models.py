@@ -117,3 +117,21 @@ class Inbox(models.Model):
             password=self.imap_password,
             security=self.imap_security,
         )
+
+
+class InboxPace(models.Model):
+    """When an inbox may send its next email, campaign or warmup: the randomised gap between
+    sends (inboxes/pace.py).
+
+    The row is also the inbox's lock while a sender hands it work (SELECT … FOR UPDATE
+    SKIP LOCKED), so concurrent schedulers and warmup passes never put one inbox over its
+    gap or its caps.
+    """
+
+    inbox = models.OneToOneField(
+        "inboxes.Inbox", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    next_send_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"pace of {self.inbox_id}"
