@@ -149,6 +149,8 @@ class WarmupState(models.Model):
     )
     ramp_days = models.PositiveIntegerField(default=0)
     last_warmed_on = models.DateField(null=True, blank=True)
+    # A receive pass reading this inbox's mailbox holds it until then (one reader at a time).
+    receiving_until = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -44,7 +44,7 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
@@ -68,6 +68,9 @@ EXPIRE_AFTER = timedelta(days=1)
 RETRY_DELAYS = (timedelta(minutes=10), timedelta(minutes=30), timedelta(hours=2))
 # Rows claimed per pass (the pass runs every minute; each sender takes one per gap).
 CLAIM_BATCH = 500
+# A receive pass holds a mailbox this long at most (a dead worker's hold then lapses); the
+# task's hard limit is shorter.
+RECEIVE_LEASE = timedelta(minutes=10)
 # A reply goes this long after the email it answers was read (a person's pace).
 REPLY_DELAY_SECONDS = (120, 1800)
 
@@ -168,9 +171,9 @@ def plan(now: datetime) -> int:
                     due_at=due_at,
                 )
             )
-        before = len(numbers)
         WarmupEmail.objects.bulk_create(rows, ignore_conflicts=True)
-        planned += existing.count() - before
+        # Those of ours that were kept: a concurrent pass may have numbered some first.
+        planned += WarmupEmail.objects.filter(pk__in=[row.pk for row in rows]).count()
     return planned
 
 
@@ -388,7 +391,23 @@ def warmup_receive_pass(now: datetime | None = None) -> WarmupReport:
 
 
 def receive_inbox(inbox: Inbox, now: datetime, cutoff: datetime) -> WarmupReport:
-    """One recipient's mailbox: find, rescue, mark, answer, clean up."""
+    """One recipient's mailbox: find, rescue, mark, answer, clean up; one reader at a time
+    (a pass that finds the mailbox held by another leaves it to that one)."""
+    WarmupState.objects.bulk_create([WarmupState(inbox=inbox)], ignore_conflicts=True)
+    held = (
+        WarmupState.objects.filter(pk=inbox.pk)
+        .filter(Q(receiving_until__isnull=True) | Q(receiving_until__lt=now))
+        .update(receiving_until=now + RECEIVE_LEASE)
+    )
+    if not held:
+        return WarmupReport()
+    try:
+        return _receive_held(inbox, now, cutoff)
+    finally:
+        WarmupState.objects.filter(pk=inbox.pk).update(receiving_until=None)
+
+
+def _receive_held(inbox: Inbox, now: datetime, cutoff: datetime) -> WarmupReport:
     report = WarmupReport()
     pending = {
         row.message_id: row
@@ -463,7 +482,9 @@ def _read_folder(
     if not found:
         return
     for uid, message_id in sorted(found.items()):
-        row = pending.pop(message_id)
+        row = pending.pop(message_id, None)
+        if row is None:
+            continue  # a second copy of one already handled
         mine = WarmupEmail.objects.filter(pk=row.pk)
         # Where it landed, recorded before anything moves it (a crash after the move must
         # not turn a spam placement into an inbox one).
