@@ -316,19 +316,3 @@ class Send(models.Model):
 
     def __str__(self) -> str:
         return f"step {self.step} to {self.to_email} ({self.status})"
-
-
-class InboxPace(models.Model):
-    """When an inbox may send its next campaign email: the randomised gap between sends.
-
-    The row is also the inbox's lock while a scheduler hands it work (SELECT … FOR UPDATE
-    SKIP LOCKED), so concurrent schedulers never put one inbox over its gap or its cap.
-    """
-
-    inbox = models.OneToOneField(
-        "inboxes.Inbox", on_delete=models.CASCADE, primary_key=True, related_name="+"
-    )
-    next_send_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return f"pace of {self.inbox_id}"

@@ -4,10 +4,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
-from inboxes import services
+from inboxes import services, warmup
 from inboxes.connection import INVALID_HOST, ServerSettings, is_valid_host
-from inboxes.models import Inbox
+from inboxes.models import Inbox, WarmupEmail
 from inboxes.services import CONNECTION_FIELDS, EDITABLE_FIELDS
 from reachkit.admin_scoping import WorkspaceScopedAdmin
 from reachkit.admin_writes import ServiceWrites, form_errors
@@ -157,6 +158,10 @@ class InboxAdmin(ServiceWrites, WorkspaceScopedAdmin):
         "junk_folder",
         "created_at",
         "updated_at",
+        "warmup_status",
+        "warmup_today_target",
+        "warmup_sent",
+        "warmup_health",
     ]
     fieldsets = [
         (None, {"fields": ["workspace", "email", "first_name", "last_name", "domain"]}),
@@ -170,6 +175,17 @@ class InboxAdmin(ServiceWrites, WorkspaceScopedAdmin):
                     "daily_warmup_limit",
                     "reply_to",
                     "signature",
+                ]
+            },
+        ),
+        (
+            "Warmup (the last 7 days)",
+            {
+                "fields": [
+                    "warmup_status",
+                    "warmup_today_target",
+                    "warmup_sent",
+                    "warmup_health",
                 ]
             },
         ),
@@ -257,3 +273,73 @@ class InboxAdmin(ServiceWrites, WorkspaceScopedAdmin):
         messages.success(
             request, f"Connection check queued for {count} inbox(es); refresh to see the result."
         )
+
+    # --- warmup, read from the same stats as GET /inboxes/:id/warmup/stats ------------------
+
+    def _warmup(self, obj: Inbox) -> dict[str, Any]:
+        if obj.pk is None:
+            return {}
+        cached = getattr(obj, "_warmup_stats", None)
+        if cached is None:
+            cached = warmup.warmup_stats(obj, timezone.now())
+            obj._warmup_stats = cached  # type: ignore[attr-defined]
+        return cached
+
+    @admin.display(description="Status")
+    def warmup_status(self, obj: Inbox) -> str:
+        stats = self._warmup(obj)
+        if not stats:
+            return "-"
+        reason = stats["paused_reason"]
+        return f"{stats['status']}: {reason}" if reason else stats["status"]
+
+    @admin.display(description="Today's target")
+    def warmup_today_target(self, obj: Inbox) -> str:
+        stats = self._warmup(obj)
+        if not stats:
+            return "-"
+        return f"{stats['today_target']} (ramp {stats['ramp_up_progress']} %)"
+
+    @admin.display(description="Sent / received / saved from spam")
+    def warmup_sent(self, obj: Inbox) -> str:
+        stats = self._warmup(obj)
+        if not stats:
+            return "-"
+        return f"{stats['sent']} / {stats['received']} / {stats['saved_from_spam']}"
+
+    @admin.display(description="Health")
+    def warmup_health(self, obj: Inbox) -> str:
+        stats = self._warmup(obj)
+        return str(stats["health_score"]) if stats else "-"
+
+
+@admin.register(WarmupEmail)
+class WarmupEmailAdmin(WorkspaceScopedAdmin):
+    """Warmup emails as the passes wrote them (inboxes/warmup_passes.py): read only, of the
+    staff user's workspaces' senders."""
+
+    list_display = [
+        "subject",
+        "sender",
+        "recipient",
+        "kind",
+        "status",
+        "due_at",
+        "sent_at",
+        "placement",
+        "saved_from_spam",
+        "received_at",
+    ]
+    list_filter = ["status", "kind", "placement", "saved_from_spam"]
+    list_select_related = ["sender", "recipient"]
+    search_fields = ["subject", "message_id", "sender__email", "recipient__email"]
+    ordering = ["-due_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -6,6 +6,7 @@ from rest_framework.settings import api_settings
 
 from inboxes.connection import INVALID_HOST, ServerSettings, is_valid_host
 from inboxes.models import Inbox
+from inboxes.warmup import WarmupStatus
 from reachkit.api.fields import (
     HeaderTextField,
     StrictBooleanField,
@@ -111,6 +112,14 @@ class WarmupStatsSerializer(serializers.Serializer):
     saved_from_spam = serializers.IntegerField(help_text="Emails moved out of the spam folder.")
     health_score = serializers.IntegerField(help_text="0 to 100, from the spam rate.")
     ramp_up_progress = serializers.IntegerField(help_text="0 to 100, progress of the warmup ramp.")
+    status = serializers.ChoiceField(
+        choices=[str(choice) for choice in WarmupStatus],
+        help_text="off (warmup is off), active, or paused (`paused_reason` says why).",
+    )
+    paused_reason = serializers.CharField(help_text="Why warmup is paused; empty otherwise.")
+    today_target = serializers.IntegerField(
+        help_text="New warmup emails the ramp plans today (0 unless active)."
+    )
     daily = WarmupDaySerializer(many=True, help_text="7 days, oldest first, ending today (UTC).")
 
 

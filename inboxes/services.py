@@ -3,7 +3,7 @@
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from inboxes import connection
+from inboxes import connection, warmup
 from inboxes.connection import ConnectionCheckFailed, ServerSettings
 from inboxes.models import Inbox
 from reachkit import mx
@@ -57,8 +57,6 @@ CONNECTION_FIELDS = (
     "imap_password",
     "imap_security",
 )
-
-WARMUP_DAYS = 7
 
 
 def inbox_provider(*, domain: str, smtp_host: str, current: str | None = None) -> str:
@@ -404,25 +402,7 @@ def _unexpected(protocol: str, error: Exception) -> str:
     return f"{protocol} check failed unexpectedly ({type(error).__name__}); try again"
 
 
-def inbox_warmup_stats(*, inbox: Inbox, today: date | None = None) -> dict[str, Any]:
-    """The last 7 days of warmup, oldest first, ending today (UTC).
-
-    Until warmup sending exists every day is zero; the totals and scores are computed
-    from the days so that filling them in is all the warmup engine has to do.
-    """
-    today = today or timezone.now().date()
-    daily: list[dict[str, Any]] = [
-        {"date": today - timedelta(days=offset), "sent": 0, "spam_count": 0}
-        for offset in range(WARMUP_DAYS - 1, -1, -1)
-    ]
-    sent: int = sum(day["sent"] for day in daily)
-    spam: int = sum(day["spam_count"] for day in daily)
-    return {
-        "sent": sent,
-        "received": 0,
-        "saved_from_spam": 0,
-        # Nothing sent, nothing in spam: a clean record, not a failing one.
-        "health_score": round(100 * (sent - spam) / sent) if sent else 100,
-        "ramp_up_progress": min(100, round(100 * sent / (inbox.daily_warmup_limit * WARMUP_DAYS))),
-        "daily": daily,
-    }
+def inbox_warmup_stats(*, inbox: Inbox, now: datetime | None = None) -> dict[str, Any]:
+    """The last 7 days of warmup, oldest first, ending today (UTC), counted from the warmup
+    rows (inboxes/warmup.py), with the warmup's status and today's target."""
+    return warmup.warmup_stats(inbox, now or timezone.now())

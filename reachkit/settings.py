@@ -128,6 +128,20 @@ SEND_RECONCILE_AFTER_SECONDS = env_int("REACHKIT_SEND_RECONCILE_AFTER_SECONDS", 
 # Bounce protection: a campaign pauses itself when bounces pass this share of its sends.
 BOUNCE_PAUSE_PERCENT = env_int("REACHKIT_BOUNCE_PAUSE_PERCENT", 5)
 BOUNCE_PAUSE_MIN_SENDS = env_int("REACHKIT_BOUNCE_PAUSE_MIN_SENDS", 50)
+# Warmup (inboxes/warmup.py): the pool, the ramp, the recipients' side.
+WARMUP_SHARED_POOL = env_bool("REACHKIT_WARMUP_SHARED_POOL", False)
+WARMUP_RAMP_STEP = env_int("REACHKIT_WARMUP_RAMP_STEP", 2)
+WARMUP_REPLY_PERCENT = env_int("REACHKIT_WARMUP_REPLY_PERCENT", 30)
+WARMUP_PAUSE_BELOW_HEALTH = env_int("REACHKIT_WARMUP_PAUSE_BELOW_HEALTH", 50)
+WARMUP_KEEP_DAYS = env_int("REACHKIT_WARMUP_KEEP_DAYS", 3)
+for _name, _value, _low, _high in (
+    ("REACHKIT_WARMUP_RAMP_STEP", WARMUP_RAMP_STEP, 1, 100),
+    ("REACHKIT_WARMUP_REPLY_PERCENT", WARMUP_REPLY_PERCENT, 0, 100),
+    ("REACHKIT_WARMUP_PAUSE_BELOW_HEALTH", WARMUP_PAUSE_BELOW_HEALTH, 0, 100),
+    ("REACHKIT_WARMUP_KEEP_DAYS", WARMUP_KEEP_DAYS, 1, 365),
+):
+    if not _low <= _value <= _high:
+        raise SettingsError(f"{_name} must be between {_low} and {_high}, got {_value}")
 DNS_SERVERS = env_list("REACHKIT_DNS_SERVERS", [])
 DNS_TIMEOUT_SECONDS = env_int("REACHKIT_DNS_TIMEOUT_SECONDS", 5)
 
@@ -398,6 +412,9 @@ PERIODIC_TASKS: list[dict[str, object]] = [
     {"name": "deliver due webhooks", "task": "webhooks.tick", "every_seconds": 10},
     # Events and deliveries past REACHKIT_EVENT_RETENTION_DAYS.
     {"name": "purge old events", "task": "webhooks.purge", "every_seconds": 3600},
+    # Warmup: send what is due (and plan the day), then read the recipients' mailboxes.
+    {"name": "send warmup emails", "task": "inboxes.warmup_send", "every_seconds": 60},
+    {"name": "receive warmup emails", "task": "inboxes.warmup_receive", "every_seconds": 300},
 ]
 
 # --- Cache (throttling) -----------------------------------------------------------------
@@ -464,6 +481,7 @@ SPECTACULAR_SETTINGS = {
         "CampaignStatusEnum": "campaigns.models.Campaign.Status",
         "CampaignStatusChangeEnum": "campaigns.api.serializers.STATUS_CHANGES",
         "InboxProviderEnum": "inboxes.models.Inbox.Provider",
+        "WarmupStatusEnum": "inboxes.warmup.WarmupStatus",
         "LeadProviderEnum": "leads.models.Lead.Provider",
         "ConversationLabelEnum": "unibox.models.Conversation.Label",
         "EventTypeEnum": "reachkit.webhooks.models.EventType",

@@ -51,9 +51,10 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Concat
 
-from campaigns.models import Campaign, InboxPace, Send
+from campaigns.models import Campaign, Send
 from campaigns.sending import outbox, rules
 from campaigns.sending.rules import InboxState
+from inboxes import pace
 from inboxes.models import Inbox
 from leads.models import Lead
 
@@ -219,11 +220,7 @@ def _daily_limit(campaign: Campaign, now: datetime) -> DailyLimitDiagnosis:
 def _inboxes(campaign: Campaign, now: datetime) -> InboxesDiagnosis:
     attached = sorted(campaign.inboxes.all(), key=lambda inbox: inbox.email)
     ids = [inbox.pk for inbox in attached]
-    paces: dict[uuid.UUID, datetime | None] = {}
-    if ids:
-        paces = dict(
-            InboxPace.objects.filter(inbox_id__in=ids).values_list("inbox_id", "next_send_at")
-        )
+    paces = pace.next_send_at(ids)
     used = outbox.inbox_sends_today(ids, now)
     items = []
     for inbox in attached:

@@ -27,7 +27,9 @@ from django.db.models import Case, CharField, Exists, OuterRef, Q, Value, When
 
 from blocklist.services import blocklist_holds
 from campaigns.models import Campaign, Send
+from inboxes import pace
 from inboxes.models import Inbox
+from inboxes.pace import gap_passed
 from leads.models import Lead
 
 SkipReason = Send.SkipReason
@@ -86,13 +88,9 @@ def inbox_usable(inbox: Inbox) -> bool:
 
 def cap_left(inbox: Inbox, used_today: int) -> int:
     """How many more campaign emails the inbox may send today (its emails of the UTC day,
-    across campaigns, are `used_today`)."""
-    return inbox.daily_campaign_limit - used_today
-
-
-def gap_passed(next_send_at: datetime | None, now: datetime) -> bool:
-    """Whether the random gap since the inbox's last email is over (its pace row's time)."""
-    return next_send_at is None or next_send_at <= now
+    across campaigns, are `used_today`): the inbox's pace rule (inboxes/pace.py), which
+    warmup shares."""
+    return pace.campaign_room(inbox, used_today)
 
 
 def inbox_state(

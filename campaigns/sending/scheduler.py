@@ -15,12 +15,11 @@ Cost follows the work due: the lead queues are partial indexes holding only lead
 something due, read with a LIMIT; caps count only today's rows.
 """
 
-import random
 import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -28,9 +27,10 @@ from django.db.models import Count, QuerySet
 
 from blocklist.services import blocklisted_among
 from campaigns.content.message import make_message_id
-from campaigns.models import Campaign, InboxPace, Send, Variant
+from campaigns.models import Campaign, Send, Variant
 from campaigns.models import Sequence as Step
 from campaigns.sending import outbox, rules
+from inboxes import pace
 from inboxes.models import Inbox
 from leads.models import Lead
 from reachkit.bulk import insert_rows
@@ -69,26 +69,14 @@ class InboxPool:
         }
         if not candidates:
             return cls({})
-        # In one order for everyone: two claimers creating the same new rows never deadlock.
-        InboxPace.objects.bulk_create(
-            [InboxPace(inbox_id=inbox_id) for inbox_id in sorted(candidates)],
-            ignore_conflicts=True,
-        )
-        ready = [
-            pace.inbox_id
-            for pace in InboxPace.objects.select_for_update(skip_locked=True).filter(
-                inbox_id__in=candidates
-            )
-            if rules.gap_passed(pace.next_send_at, now)
-        ]
+        ready = pace.lock_ready(candidates, now)
         used_today = outbox.inbox_sends_today(ready, now)
-        _, gap_high = settings.SEND_GAP_SECONDS
         pooled = {}
         for inbox_id in ready:
             inbox = candidates[inbox_id]
             remaining = rules.cap_left(inbox, used_today.get(inbox_id, 0))
             if remaining > 0:
-                allowance = 1 if gap_high > 0 else remaining
+                allowance = 1 if pace.spaced() else remaining
                 pooled[inbox_id] = PooledInbox(inbox, remaining, allowance)
         return cls(pooled)
 
@@ -131,13 +119,8 @@ class InboxPool:
         return pooled.inbox
 
     def save_paces(self, now: datetime) -> None:
-        """Space each used inbox's next send by a random gap (REACHKIT_SEND_GAP_SECONDS)."""
-        gap_low, gap_high = settings.SEND_GAP_SECONDS
-        for inbox_id in self.used:
-            gap = random.uniform(gap_low, gap_high)
-            InboxPace.objects.filter(inbox_id=inbox_id).update(
-                next_send_at=now + timedelta(seconds=gap)
-            )
+        """Space each used inbox's next email by a random gap (REACHKIT_SEND_GAP_SECONDS)."""
+        pace.push(self.used, now)
 
 
 # --- Steps and variants ----------------------------------------------------------------------

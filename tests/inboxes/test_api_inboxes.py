@@ -611,6 +611,9 @@ def test_warmup_stats_answer_the_spec_shape_with_seven_zero_days(api, alice):
         "saved_from_spam": 0,
         "health_score": 100,
         "ramp_up_progress": 0,
+        "status": "off",
+        "paused_reason": "",
+        "today_target": 0,
         "daily": [
             {"date": day, "sent": 0, "spam_count": 0}
             for day in [

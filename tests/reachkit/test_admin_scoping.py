@@ -9,10 +9,11 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.db import models
+from django.utils import timezone
 
 from blocklist.models import BlocklistEntry
 from campaigns.models import Campaign, CampaignInbox, Schedule, Send, Sequence, Variant
-from inboxes.models import Inbox
+from inboxes.models import Inbox, WarmupEmail
 from leads.models import DomainProvider, Lead
 from reachkit.admin_scoping import (
     SuperuserOnly,
@@ -85,6 +86,7 @@ def test_each_model_knows_its_way_to_a_workspace():
     assert workspace_path(Send) == "campaign__workspace"
     assert workspace_path(DomainProvider) is None
     assert workspace_path(Membership) == "workspace"
+    assert workspace_path(WarmupEmail) == "sender__workspace"
 
 
 @dataclass
@@ -109,7 +111,20 @@ def rows_of(workspace: Workspace) -> dict[type[models.Model], models.Model]:
         WebhookEndpoint: WebhookEndpoint.objects.create(
             workspace=workspace, url="https://hooks.example.com/", secret="whsec_test"
         ),
+        WarmupEmail: _warmup_email(workspace),
     }
+
+
+def _warmup_email(workspace: Workspace) -> WarmupEmail:
+    sender, recipient = InboxFactory(workspace=workspace), InboxFactory(workspace=workspace)
+    return WarmupEmail.objects.create(
+        sender=sender,
+        recipient=recipient,
+        day=timezone.now().date(),
+        seq=1,
+        message_id=f"<{sender.pk.hex}@acme.com>",
+        due_at=timezone.now(),
+    )
 
 
 @pytest.fixture
@@ -147,9 +162,10 @@ def test_a_staff_member_lists_only_their_workspaces_rows(rows, dana, model):
 def test_another_workspaces_row_is_not_found_on_its_pages(rows, dana, model, view):
     own = dana.get(url(model, f"{rows.mine[model].pk}/{view}/"))
     theirs = dana.get(url(model, f"{rows.theirs[model].pk}/{view}/"))
-    if (model, view) in {(Workspace, "delete"), (Sequence, "delete")}:
+    if (model, view) in {(Workspace, "delete"), (Sequence, "delete"), (WarmupEmail, "delete")}:
         # Deleting these is refused outright (a workspace: superusers only; a step: the
-        # API's rules), before any look-up: the same 403 whoever's row it is.
+        # API's rules; a warmup email: written by warmup alone), before any look-up: the
+        # same 403 whoever's row it is.
         assert (own.status_code, theirs.status_code) == (403, 403)
         return
     assert own.status_code == 200

@@ -12,10 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from campaigns import services
-from campaigns.models import Campaign, CampaignInbox, InboxPace, Send
+from campaigns.models import Campaign, CampaignInbox, Send
 from campaigns.reporting.diagnostics import NAMED_REASONS
 from campaigns.sending import services as sending
-from inboxes.models import Inbox
+from inboxes.models import Inbox, InboxPace
 from leads.models import Lead
 from tests.campaigns.factories import CampaignFactory, make_ready
 from tests.campaigns.outreach import ALL_DAYS, make_inbox

@@ -20,12 +20,12 @@ from hypothesis import strategies as st
 
 from blocklist.models import BlocklistEntry
 from campaigns import services
-from campaigns.models import Campaign, InboxPace, Send
+from campaigns.models import Campaign, Send
 from campaigns.reporting.diagnostics import campaign_diagnosis
 from campaigns.sending import rules, scheduler
 from campaigns.sending.rules import InboxState
 from campaigns.sending.scheduler import InboxPool
-from inboxes.models import Inbox
+from inboxes.models import Inbox, InboxPace
 from leads.models import Lead
 from tests.campaigns.factories import CampaignFactory
 from tests.inboxes.factories import InboxFactory
