@@ -4,7 +4,8 @@ from rest_framework import serializers
 
 from blocklist.models import BlocklistEntry
 from blocklist.services import MAX_BULK_ENTRIES
-from reachkit.api.fields import StrictCharField
+from reachkit.api.fields import EmailTextField, StrictCharField
+from reachkit.api.schema import DOMAIN_PATTERN, exactly_one_of
 from reachkit.emails import is_valid_email
 
 
@@ -20,12 +21,17 @@ class BlocklistEntrySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class _AddressOrDomainField(StrictCharField):
+    schema_override = {"anyOf": [{"format": "email"}, {"pattern": DOMAIN_PATTERN}]}
+
+
+@exactly_one_of("email", "emails")
 class BlocklistCreateSerializer(serializers.Serializer):
-    email = StrictCharField(
+    email = _AddressOrDomainField(
         required=False, max_length=320, help_text="An address, or a domain (acme.com, @acme.com)."
     )
     emails = serializers.ListField(
-        child=StrictCharField(max_length=320),
+        child=_AddressOrDomainField(max_length=320),
         required=False,
         min_length=1,
         max_length=MAX_BULK_ENTRIES,
@@ -50,7 +56,7 @@ class BlocklistBulkResultSerializer(serializers.Serializer):
 
 
 class BlocklistCheckQuerySerializer(serializers.Serializer):
-    email = StrictCharField(max_length=320, help_text="The address to check.")
+    email = EmailTextField(max_length=320, help_text="The address to check.")
 
     def validate_email(self, value: str) -> str:
         email = value.strip().lower()

@@ -264,7 +264,9 @@ def schedule_update(
         }
         if day_errors:
             details["days"] = day_errors
-        raise ValidationFailed("A sending window must end after it starts.", details=details)
+        raise ValidationFailed(
+            "A sending window must end after it starts.", code="invalid_window", details=details
+        )
 
     schedule.timezone = weekly.timezone
     schedule.start_time = default.start

@@ -8,12 +8,14 @@ from inboxes.connection import INVALID_HOST, ServerSettings, is_valid_host
 from inboxes.models import Inbox
 from inboxes.warmup import WarmupStatus
 from reachkit.api.fields import (
+    EmailTextField,
     HeaderTextField,
     StrictBooleanField,
     StrictCharField,
     StrictChoiceField,
     StrictIntegerField,
 )
+from reachkit.api.schema import HOST_SCHEMA
 from reachkit.emails import is_valid_email
 
 INVALID_EMAIL = "Enter a valid email address."
@@ -126,8 +128,16 @@ class WarmupStatsSerializer(serializers.Serializer):
 # --- input ---------------------------------------------------------------------------------
 
 
+class _HostField(StrictCharField):
+    schema_override = HOST_SCHEMA
+
+
+class _ReplyToField(HeaderTextField):
+    format = "email"
+
+
 class ServerSettingsSerializer(serializers.Serializer):
-    host = StrictCharField(max_length=253, help_text="smtp.example.com, or an IP address")
+    host = _HostField(max_length=253, help_text="smtp.example.com, or an IP address")
     port = StrictIntegerField(min_value=1, max_value=65535)
     username = StrictCharField(max_length=254)
     password = StrictCharField(
@@ -143,7 +153,7 @@ class ServerSettingsSerializer(serializers.Serializer):
 
 
 class InboxCreateSerializer(serializers.Serializer):
-    email = StrictCharField(max_length=254)
+    email = EmailTextField(max_length=254)
     first_name = HeaderTextField(max_length=150, required=False, allow_blank=True, default="")
     last_name = HeaderTextField(max_length=150, required=False, allow_blank=True, default="")
     smtp = ServerSettingsSerializer(help_text="The server that sends.")
@@ -172,7 +182,7 @@ class InboxUpdateSerializer(serializers.Serializer):
     is_warming = StrictBooleanField(required=False, help_text="Toggle warmup.")
     first_name = HeaderTextField(max_length=150, required=False, allow_blank=True)
     last_name = HeaderTextField(max_length=150, required=False, allow_blank=True)
-    reply_to = HeaderTextField(
+    reply_to = _ReplyToField(
         max_length=254, required=False, allow_blank=True, help_text='"" clears it.'
     )
     signature = StrictCharField(

@@ -8,6 +8,8 @@ from leads.inputs import (
     BLANK,
     IF_EXISTS_CHOICES,
     MAX_NAME_LENGTH,
+    MAX_VARIABLE_VALUE_LENGTH,
+    MAX_VARIABLES,
     IfExists,
     RuleBroken,
     clean_name,
@@ -16,22 +18,23 @@ from leads.inputs import (
 )
 from leads.models import Lead
 from leads.services import MAX_BULK_LEADS
-from reachkit.api.fields import StrictCharField, StrictChoiceField
+from leads.variables import MAX_VARIABLE_NAME_LENGTH
+from reachkit.api.fields import EmailTextField, StrictCharField, StrictChoiceField
+from reachkit.api.schema import variables_schema
 
-VARIABLES_SCHEMA = {
-    "type": "object",
-    "additionalProperties": {
-        "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}],
-        "nullable": True,
-    },
-    "description": (
-        "Merge-tag values: scalars only, at most 100, names of at most 64 characters "
-        "without control characters (stored in their normal form: `First Name` → "
-        "`first_name`), values of at most 5,000 characters without control characters "
-        "other than tab, CR and LF."
+VARIABLES_SCHEMA = variables_schema(
+    max_variables=MAX_VARIABLES,
+    max_name=MAX_VARIABLE_NAME_LENGTH,
+    max_value=MAX_VARIABLE_VALUE_LENGTH,
+    description=(
+        f"Merge-tag values: strings, numbers, booleans or null, at most {MAX_VARIABLES}. A name "
+        f"has at most {MAX_VARIABLE_NAME_LENGTH} characters, no control character, and a letter "
+        "or a digit; it is stored in its normal form (`First Name` → `first_name`), and two "
+        f"names of one normal form are refused. A text value has at most "
+        f"{MAX_VARIABLE_VALUE_LENGTH:,} characters, no NUL, lone surrogate or control character "
+        "but tab, CR and LF; a number is finite."
     ),
-    "example": {"company": "Acme", "role": "VP Sales"},
-}
+)
 
 
 @extend_schema_field(VARIABLES_SCHEMA)
@@ -76,6 +79,8 @@ class LeadNameField(StrictCharField):
     """A first or last name, checked by the rule the bulk call and CSV imports use: it goes
     into the `To:` header, so it holds no control character."""
 
+    characters = "header"
+
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("help_text", "At most 150 characters, no control characters.")
         super().__init__(required=False, allow_blank=True, max_length=MAX_NAME_LENGTH, **kwargs)
@@ -94,7 +99,7 @@ class LeadNamesSerializer(serializers.Serializer):
 
 
 class LeadInputSerializer(LeadNamesSerializer):
-    email = StrictCharField(help_text="Trimmed; the domain is lower-cased.")
+    email = EmailTextField(help_text="Trimmed; the domain is lower-cased.")
 
     def validate_email(self, value: str) -> str:
         if not value.strip():

@@ -464,6 +464,9 @@ SPECTACULAR_SETTINGS = {
         "Authenticate with `Authorization: Bearer rk_…`, `X-API-Key: rk_…` or `?api_key=rk_…`."
     ),
     "VERSION": "1.0.0",
+    # OpenAPI 3.1 (JSON Schema 2020-12): `propertyNames` for merge-tag variable names, `const`,
+    # and `null` as a type, which 3.0 cannot say.
+    "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     # Our authentication: without a valid key, fetching the schema counts against the address.

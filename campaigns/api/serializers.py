@@ -39,6 +39,7 @@ from reachkit.api.fields import (
     refuse_bad_text,
 )
 from reachkit.api.projections import dataclass_serializer
+from reachkit.api.schema import closed_object, exactly_one_of, variables_schema
 
 MAX_DAILY_LIMIT = 2_147_483_647  # the column's range: more is "no limit" in practice
 MAX_INBOX_IDS = 500
@@ -325,7 +326,9 @@ class CampaignUpdateSerializer(serializers.Serializer):
         return fields
 
 
-@extend_schema_field({"type": "string", "example": "09:00"})
+@extend_schema_field(
+    {"type": "string", "pattern": "^(?:[01][0-9]|2[0-3]):[0-5][0-9]$", "example": "09:00"}
+)
 class GridTimeField(serializers.Field):
     """A "HH:MM" string in, a time on the 30-minute grid out (ties round up, max 23:30)."""
 
@@ -354,6 +357,7 @@ class DayUpdateSerializer(serializers.Serializer):
     end = GridTimeField(required=False, allow_null=True)
 
 
+@closed_object
 class DaysUpdateSerializer(serializers.Serializer):
     monday = DayUpdateSerializer(required=False)
     tuesday = DayUpdateSerializer(required=False)
@@ -376,8 +380,12 @@ class DaysUpdateSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class _TimezoneField(StrictCharField):
+    schema_override = {"enum": list(windows.SUPPORTED_TIMEZONES)}
+
+
 class ScheduleUpdateSerializer(serializers.Serializer):
-    timezone = StrictCharField(required=False, help_text="An IANA zone from the supported list.")
+    timezone = _TimezoneField(required=False, help_text="An IANA zone from the supported list.")
     default_window = WindowUpdateSerializer(required=False)
     days = DaysUpdateSerializer(required=False)
 
@@ -419,6 +427,10 @@ class SubjectField(HeaderTextField):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(trim_whitespace=False, **kwargs)
+
+    @property
+    def refuses_spaces_only(self) -> bool:
+        return not self.allow_blank
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
@@ -465,9 +477,22 @@ class ScalarField(serializers.Field):
         return value
 
 
+@extend_schema_field(
+    variables_schema(
+        max_variables=MAX_PREVIEW_VARIABLES,
+        max_name=MAX_VARIABLE_NAME_LENGTH,
+        max_value=MAX_VARIABLE_VALUE_LENGTH,
+        description="",
+    )
+)
+class _PreviewVariablesField(StrictDictField):
+    pass
+
+
+@exactly_one_of("lead_id", "variables")
 class PreviewRequestSerializer(serializers.Serializer):
     lead_id = StrictUUIDField(required=False, help_text="A lead of this campaign.")
-    variables = StrictDictField(
+    variables = _PreviewVariablesField(
         child=ScalarField(allow_null=True),
         required=False,
         help_text=(

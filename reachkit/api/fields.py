@@ -9,6 +9,7 @@ as UTF-8: the response itself would fail) and nothing stores it. Text that can r
 email header (`HeaderTextField`) takes no control character at all.
 """
 
+import math
 import uuid
 from typing import Any
 
@@ -25,6 +26,17 @@ def refuse_bad_text(data: str) -> None:
 
 
 class StrictCharField(serializers.CharField):
+    """Any text but NUL and lone surrogates. The document says which characters a field takes
+    (`characters`: "text" or "header") and that a required one needs more than spaces
+    (reachkit.api.schema.StrictTextSchema)."""
+
+    characters = "text"
+
+    @property
+    def refuses_spaces_only(self) -> bool:
+        """Spaces alone are blank once trimmed, and blank is refused."""
+        return not self.allow_blank and self.trim_whitespace
+
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
@@ -36,12 +48,21 @@ class HeaderTextField(StrictCharField):
     """Text that can end up in an email header (a name, a subject, an address): one line,
     no control characters."""
 
+    characters = "header"
+
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
         message = header_text_error(value)
         if message is not None:
             raise serializers.ValidationError(message, code="control_characters")
         return value
+
+
+class EmailTextField(StrictCharField):
+    """An email address as text: `format: email` in the document. The serializer checks and
+    normalises it (each resource has its own rule: trimmed, lower-cased domain, …)."""
+
+    format = "email"
 
 
 class StrictEmailField(serializers.EmailField):
@@ -53,9 +74,15 @@ class StrictEmailField(serializers.EmailField):
 
 
 class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer. `993.0` is one too: JSON Schema (and so the document) cannot tell it from
+    `993`, and a JavaScript client cannot write the difference; `993.5`, `"993"` and `true` are
+    not."""
+
     default_error_messages = {"invalid": "A whole number is required."}
 
     def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, float) and math.isfinite(data) and data.is_integer():
+            data = int(data)
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
         return super().to_internal_value(data)

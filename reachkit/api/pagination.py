@@ -1,7 +1,6 @@
 """The spec's pagination: `page` (default 1), `page_size` (default 30, max 100, clamped)."""
 
 import math
-import re
 from typing import Any
 
 from django.db.models import QuerySet
@@ -15,16 +14,21 @@ from reachkit.api.renderers import Envelope
 # `page` and `page_size` are 64-bit integers, as the schema says; above this is a 422, not
 # a clamp (a page past the end is empty, computed before any query).
 MAX_PAGE_NUMBER = 2**63 - 1
-_POSITIVE_INT = re.compile(r"\d{1,19}")
 
 
 def _positive_int(request: Request, name: str, default: int) -> int:
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not _POSITIVE_INT.fullmatch(raw.strip()) or not 1 <= int(raw) <= MAX_PAGE_NUMBER:
-        raise ValidationError({name: [f"Must be a whole number from 1 to {MAX_PAGE_NUMBER}."]})
-    return int(raw)
+    digits = raw.strip()
+    if not digits.isascii() or not digits.isdigit():
+        raise ValidationError({name: ["Must be a whole number (digits only), from 1."]})
+    # Not int() first: a thousand digits would be parsed only to be refused.
+    if len(digits.lstrip("0")) > len(str(MAX_PAGE_NUMBER)) or int(digits) > MAX_PAGE_NUMBER:
+        raise ValidationError({name: [f"Too large: at most {MAX_PAGE_NUMBER} (a 64-bit integer)."]})
+    if int(digits) < 1:
+        raise ValidationError({name: ["Must be 1 or more."]})
+    return int(digits)
 
 
 class PagePagination(BasePagination):
@@ -87,7 +91,7 @@ class PagePagination(BasePagination):
                 "name": "page",
                 "in": "query",
                 "required": False,
-                "description": "Page number, from 1.",
+                "description": "Page number, from 1; past the last page, `data` is empty.",
                 "schema": {
                     "type": "integer",
                     "minimum": 1,
@@ -99,11 +103,15 @@ class PagePagination(BasePagination):
                 "name": "page_size",
                 "in": "query",
                 "required": False,
-                "description": f"Rows per page; above {self.max_page_size} is clamped.",
+                "description": (
+                    f"Rows per page, at most {self.max_page_size}. A larger value (up to a "
+                    f"64-bit integer) is not refused: it is clamped to {self.max_page_size}, "
+                    "and `metadata.page_size` says so."
+                ),
                 "schema": {
                     "type": "integer",
                     "minimum": 1,
-                    "maximum": MAX_PAGE_NUMBER,
+                    "maximum": self.max_page_size,
                     "default": self.default_page_size,
                 },
             },

@@ -360,7 +360,8 @@ def _schema_strings(schema: dict[str, Any]) -> set[tuple[tuple[str, str], str]]:
                 yield from walk(extra, [*path, "*"])
         elif node.get("type") == "array":
             yield from walk(node["items"], [*path, "[]"])
-        elif node.get("type") == "string" or "enum" in node:
+        elif node.get("type") == "string" or "string" in node.get("type", []) or "enum" in node:
+            # OpenAPI 3.1: a nullable string is `"type": ["string", "null"]`.
             yield ".".join(path)
 
     found = set()

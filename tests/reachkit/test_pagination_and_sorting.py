@@ -170,3 +170,21 @@ def test_an_empty_filter_is_422_not_silently_dropped(api, url, param):
     response = api.get(f"{url}?{param}=")
     assert response.status_code == 422, response.content
     assert param in response.json()["details"]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("99999999999999999999999", "Too large: at most 9223372036854775807 (a 64-bit integer)."),
+        (str(2**63), "Too large: at most 9223372036854775807 (a 64-bit integer)."),
+        ("0", "Must be 1 or more."),
+        ("-3", "Must be a whole number (digits only), from 1."),
+        ("1.5", "Must be a whole number (digits only), from 1."),
+        ("١٢", "Must be a whole number (digits only), from 1."),
+    ],
+)
+def test_a_bad_page_says_what_is_wrong_with_it(api, value, message):
+    # A huge page answered "Must be a positive integer" (issue 15): it is one, too large.
+    response = api.get(URL, {"page": value})
+    assert response.status_code == 422
+    assert response.json()["details"] == {"page": [message]}

@@ -138,8 +138,13 @@ def test_boolean_filters_are_booleans(schema):
             assert parameters[name]["schema"] == {"type": "boolean"}, (path, name)
 
 
-def test_page_and_page_size_are_64_bit_integers(schema):
+def test_page_is_a_64_bit_integer_and_page_size_says_its_maximum_and_the_clamp(schema):
     parameters = {p["name"]: p for p in schema["paths"]["/api/v1/campaigns"]["get"]["parameters"]}
-    for name in ("page", "page_size"):
-        assert parameters[name]["schema"]["minimum"] == 1
-        assert parameters[name]["schema"]["maximum"] == 2**63 - 1
+    page, page_size = parameters["page"]["schema"], parameters["page_size"]["schema"]
+    assert (page["minimum"], page["maximum"]) == (1, 2**63 - 1)
+    assert (page_size["minimum"], page_size["maximum"], page_size["default"]) == (1, 100, 30)
+    assert "clamped to 100" in parameters["page_size"]["description"]
+
+
+def test_the_document_is_openapi_3_1(schema):
+    assert schema["openapi"] == "3.1.0"
