@@ -38,6 +38,7 @@ from leads.inputs import (
 from leads.models import DomainProvider, Lead
 from reachkit.errors import Conflict, NotFound, ValidationFailed
 from reachkit.mx import OTHER, DnsLookupFailed, provider_for_mx, resolve_mx
+from reachkit.text import plural
 
 LEAD_EXISTS = "A lead with this email already exists in this campaign."
 MAX_BULK_LEADS = 1000
@@ -291,6 +292,31 @@ class ImportResult:
     skipped: int = 0
     # (line number, message), in file order.
     errors: list[tuple[int, str]] = field(default_factory=list)
+    lines: int = 0  # physical lines after the header
+    blank_lines: int = 0
+    spans: list[tuple[int, int]] = field(default_factory=list)  # rows over several lines
+
+    SHOWN_SPANS = 5
+
+    def lines_note(self) -> str | None:
+        """What to say when the file's lines and its rows differ (None when they don't): a
+        row read over several lines is named, so no row is ever merged silently."""
+        if self.lines == self.rows:
+            return None
+        note = f"{plural(self.lines, 'line')} read as {plural(self.rows, 'row')}"
+        reasons = []
+        if self.spans:
+            shown = [
+                f"{first}-{last}" if last > first else str(first)
+                for first, last in self.spans[: self.SHOWN_SPANS]
+            ]
+            more = len(self.spans) - len(shown)
+            listed = ", ".join(shown) + (f" and {more:,} more" if more else "")
+            each = "one row each" if len(self.spans) > 1 else "one row"
+            reasons.append(f"lines {listed} are {each} (a quoted cell holds line breaks)")
+        if self.blank_lines:
+            reasons.append(f"{plural(self.blank_lines, 'blank line')} skipped")
+        return f"{note}: {'; '.join(reasons)}." if reasons else f"{note}."
 
 
 def _message(details: dict[str, Any]) -> str:
@@ -333,6 +359,8 @@ def lead_import_csv(
         if progress is not None:
             progress(len(batch.leads) + len(batch.errors))
     result.errors.sort()
+    result.lines, result.blank_lines = csv_leads.lines, csv_leads.blank_lines
+    result.spans = csv_leads.spans
     return result
 
 
