@@ -293,7 +293,7 @@ def test_a_lost_quote_longer_than_a_cell_may_be_is_reported_not_a_crash(run):
     found = re.fullmatch(
         r'line 2: The quote that opens the "email" cell on line 2 is not closed within '
         r"1,048,576 characters, so lines 2-(\d+) were read as one row and not imported "
-        r'\(reading went on at line (\d+)\): close the quote, or write a quote inside a '
+        r"\(reading went on at line (\d+)\): close the quote, or write a quote inside a "
         r'cell as ""\.',
         err.splitlines()[0],
     )
