@@ -49,8 +49,8 @@ class VariablesField(serializers.Field):
 class LeadSerializer(serializers.ModelSerializer):
     variables = VariablesField()
     is_blocklisted = serializers.BooleanField(
-        help_text="The address, or its domain, was on the blocklist when the lead was saved: "
-        "it is never sent to."
+        help_text="The workspace's blocklist holds the address or its domain (kept up to date "
+        "as entries are added and removed): it is never sent to."
     )
 
     class Meta:
