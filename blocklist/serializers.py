@@ -5,6 +5,7 @@ from rest_framework import serializers
 from blocklist.models import BlocklistEntry
 from blocklist.services import MAX_BULK_ENTRIES
 from reachkit.api.fields import StrictCharField
+from reachkit.api.inputs import InputSerializer
 from reachkit.emails import is_valid_email
 
 
@@ -20,7 +21,7 @@ class BlocklistEntrySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class BlocklistCreateSerializer(serializers.Serializer):
+class BlocklistCreateSerializer(InputSerializer):
     email = StrictCharField(
         required=False, max_length=320, help_text="An address, or a domain (acme.com, @acme.com)."
     )

@@ -17,6 +17,7 @@ from leads.inputs import (
 from leads.models import Lead
 from leads.services import MAX_BULK_LEADS
 from reachkit.api.fields import StrictCharField, StrictChoiceField
+from reachkit.api.inputs import InputSerializer
 
 VARIABLES_SCHEMA = {
     "type": "object",
@@ -87,7 +88,7 @@ class LeadNameField(StrictCharField):
             raise serializers.ValidationError(error.messages) from None
 
 
-class LeadNamesSerializer(serializers.Serializer):
+class LeadNamesSerializer(InputSerializer):
     first_name = LeadNameField()
     last_name = LeadNameField()
     variables = VariablesField(required=False)
@@ -162,7 +163,7 @@ class _BulkLeadsField(serializers.ListField):
         return data
 
 
-class LeadBulkSerializer(serializers.Serializer):
+class LeadBulkSerializer(InputSerializer):
     leads = _BulkLeadsField(
         child=LeadInputSerializer(),
         allow_empty=False,

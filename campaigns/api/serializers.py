@@ -1,6 +1,6 @@
 """Campaign API I/O: projections out, strictly typed payloads in. No rules live here."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db.models import BooleanField
 from drf_spectacular.utils import extend_schema_field
@@ -38,6 +38,7 @@ from reachkit.api.fields import (
     StrictUUIDField,
     refuse_bad_text,
 )
+from reachkit.api.inputs import InputSerializer
 from reachkit.api.projections import dataclass_serializer
 
 MAX_DAILY_LIMIT = 2_147_483_647  # the column's range: more is "no limit" in practice
@@ -299,7 +300,7 @@ class SequenceSerializer(serializers.ModelSerializer):
 # --- In -------------------------------------------------------------------------------------
 
 
-class CampaignCreateSerializer(serializers.Serializer):
+class CampaignCreateSerializer(InputSerializer):
     name = StrictCharField(max_length=150)
 
 
@@ -310,8 +311,18 @@ def option_input(name: str) -> serializers.Field:
     return StrictIntegerField(min_value=0, max_value=MAX_DAILY_LIMIT, required=False)
 
 
-class CampaignUpdateSerializer(serializers.Serializer):
+class CampaignUpdateSerializer(InputSerializer):
     # Name, status, and any of the options (OPTION_FIELDS, added by get_fields).
+    unknown_field_hints: ClassVar[dict[str, str]] = {
+        "options": (
+            "Not a field here: the options are top-level fields of PATCH /campaigns/:id "
+            f'({", ".join(OPTION_FIELDS)}), e.g. {{"daily_limit": 7}}.'
+        ),
+        "schedule": "Not a field here: the schedule has its own endpoint, "
+        "PATCH /campaigns/:id/schedule.",
+        "inboxes": "Not a field here: attach inboxes with POST /campaigns/:id/inboxes/attach "
+        "(and detach them with …/detach).",
+    }
     name = StrictCharField(max_length=150, required=False)
     status = StrictChoiceField(
         choices=STATUS_CHANGES,
@@ -343,18 +354,18 @@ class GridTimeField(serializers.Field):
         return windows.format_time(value)
 
 
-class WindowUpdateSerializer(serializers.Serializer):
+class WindowUpdateSerializer(InputSerializer):
     start = GridTimeField(required=False)
     end = GridTimeField(required=False)
 
 
-class DayUpdateSerializer(serializers.Serializer):
+class DayUpdateSerializer(InputSerializer):
     enabled = StrictBooleanField(required=False)
     start = GridTimeField(required=False, allow_null=True)
     end = GridTimeField(required=False, allow_null=True)
 
 
-class DaysUpdateSerializer(serializers.Serializer):
+class DaysUpdateSerializer(InputSerializer):
     monday = DayUpdateSerializer(required=False)
     tuesday = DayUpdateSerializer(required=False)
     wednesday = DayUpdateSerializer(required=False)
@@ -376,7 +387,7 @@ class DaysUpdateSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class ScheduleUpdateSerializer(serializers.Serializer):
+class ScheduleUpdateSerializer(InputSerializer):
     timezone = StrictCharField(required=False, help_text="An IANA zone from the supported list.")
     default_window = WindowUpdateSerializer(required=False)
     days = DaysUpdateSerializer(required=False)
@@ -389,7 +400,7 @@ class ScheduleUpdateSerializer(serializers.Serializer):
         return value
 
 
-class InboxIdsSerializer(serializers.Serializer):
+class InboxIdsSerializer(InputSerializer):
     inbox_ids = serializers.ListField(
         child=StrictUUIDField(),
         min_length=1,
@@ -398,13 +409,13 @@ class InboxIdsSerializer(serializers.Serializer):
     )
 
 
-class SequenceCreateSerializer(serializers.Serializer):
+class SequenceCreateSerializer(InputSerializer):
     delay_days = StrictIntegerField(
         min_value=0, max_value=MAX_DELAY_DAYS, required=False, help_text="Defaults to 3."
     )
 
 
-class SequenceUpdateSerializer(serializers.Serializer):
+class SequenceUpdateSerializer(InputSerializer):
     delay_days = StrictIntegerField(
         min_value=0,
         max_value=MAX_DELAY_DAYS,
@@ -427,7 +438,7 @@ class SubjectField(HeaderTextField):
         return value
 
 
-class VariantCreateSerializer(serializers.Serializer):
+class VariantCreateSerializer(InputSerializer):
     subject = SubjectField(max_length=MAX_SUBJECT_LENGTH, help_text="Required, non-empty.")
     body_html = StrictCharField(
         max_length=MAX_BODY_LENGTH, required=False, allow_blank=True, trim_whitespace=False
@@ -435,7 +446,7 @@ class VariantCreateSerializer(serializers.Serializer):
     enabled = StrictBooleanField(required=False, help_text="Defaults to true.")
 
 
-class VariantUpdateSerializer(serializers.Serializer):
+class VariantUpdateSerializer(InputSerializer):
     subject = SubjectField(
         max_length=MAX_SUBJECT_LENGTH,
         required=False,
@@ -465,7 +476,7 @@ class ScalarField(serializers.Field):
         return value
 
 
-class PreviewRequestSerializer(serializers.Serializer):
+class PreviewRequestSerializer(InputSerializer):
     lead_id = StrictUUIDField(required=False, help_text="A lead of this campaign.")
     variables = StrictDictField(
         child=ScalarField(allow_null=True),
