@@ -47,6 +47,8 @@ def message_of(send: Send, thread: Thread, now: datetime) -> tuple[str, bytes]:
     lead, inbox, campaign = send.lead, send.inbox, send.campaign
     assert inbox is not None
     assert send.variant is not None
+    # The header only when the campaign offers it; a `{{unsubscribe_url}}` a body holds is
+    # always filled (a tag must never reach a lead as written).
     unsubscribe_url = unsubscribe.url_in(campaign, lead)
     # The preview renders through the same function: what it shows is what goes out.
     rendered = rendering.render_variant(
@@ -54,7 +56,7 @@ def message_of(send: Send, thread: Thread, now: datetime) -> tuple[str, bytes]:
         rendering.lead_variables(lead, inbox),
         seed=rendering.lead_seed(lead, send.variant),
         thread_subject=thread.first_subject or None,
-        unsubscribe_url=unsubscribe_url,
+        unsubscribe_url=unsubscribe.url_for(lead),
         signature=inbox.signature,
     )
     outgoing = OutgoingEmail(
