@@ -272,6 +272,28 @@ class VariantSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class VariantWarningSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="`unknown_merge_tag`.")
+    name = serializers.CharField(help_text="The variable, normalised.")
+    message = serializers.CharField()
+
+
+class VariantWrittenSerializer(serializers.ModelSerializer):
+    """A variant as creating or changing it returns it: with its letter, and `warnings` about
+    what was accepted but may not render as meant (needs `context["warnings"]`)."""
+
+    warnings = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Variant
+        fields = ["id", "letter", "subject", "body_html", "body_text", "enabled", "warnings"]
+        read_only_fields = fields
+
+    @extend_schema_field(VariantWarningSerializer(many=True))
+    def get_warnings(self, variant: Variant) -> list[dict[str, Any]]:
+        return [dict(VariantWarningSerializer(w).data) for w in self.context["warnings"]]
+
+
 class SequenceVariantSerializer(serializers.ModelSerializer):
     """A variant inside its step: with its letter."""
 

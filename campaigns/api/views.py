@@ -29,6 +29,7 @@ from campaigns.api.serializers import (
     VariantCreateSerializer,
     VariantSerializer,
     VariantUpdateSerializer,
+    VariantWrittenSerializer,
 )
 from campaigns.models import Campaign, Sequence, Variant
 from campaigns.reporting import analytics, diagnostics
@@ -200,14 +201,14 @@ class SequenceViewSet(CampaignChildViewSet):
         services.sequence_delete(sequence=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=VariantCreateSerializer, responses={201: VariantSerializer})
+    @extend_schema(request=VariantCreateSerializer, responses={201: VariantWrittenSerializer})
     @action(detail=True, methods=["post"])
     def variants(self, request: Request, campaign_id: str, pk: str) -> Response:
         sequence = self.get_object()
         payload = VariantCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         variant = services.variant_create(sequence=sequence, **payload.validated_data)
-        return Response(VariantSerializer(variant).data, status=status.HTTP_201_CREATED)
+        return Response(written(variant), status=status.HTTP_201_CREATED)
 
     def _projection(self, sequence: Sequence) -> dict[str, Any]:
         sequence = self.get_queryset().get(pk=sequence.pk)
@@ -223,13 +224,13 @@ class VariantViewSet(CampaignChildViewSet):
     def scope_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.filter(sequence__campaign_id=self.kwargs["campaign_id"])
 
-    @extend_schema(request=VariantUpdateSerializer, responses=VariantSerializer)
+    @extend_schema(request=VariantUpdateSerializer, responses=VariantWrittenSerializer)
     def partial_update(self, request: Request, campaign_id: str, variant_id: str) -> Response:
         variant = self.get_object()
         payload = VariantUpdateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         variant = services.variant_update(variant=variant, **payload.validated_data)
-        return Response(VariantSerializer(variant).data)
+        return Response(written(variant))
 
     def destroy(self, request: Request, campaign_id: str, variant_id: str) -> Response:
         services.variant_delete(variant=self.get_object())
@@ -243,6 +244,12 @@ class VariantViewSet(CampaignChildViewSet):
         payload.is_valid(raise_exception=True)
         email = services.variant_preview(variant=variant, **payload.validated_data)
         return Response(PreviewSerializer(email).data)
+
+
+def written(variant: Variant) -> dict[str, Any]:
+    """A created or changed variant, with its letter and its warnings (unknown merge tags)."""
+    warnings = services.variant_warnings(variant=variant)
+    return dict(VariantWrittenSerializer(variant, context={"warnings": warnings}).data)
 
 
 CAMPAIGN_PREFIX = rf"campaigns/(?P<campaign_id>{UUID_PATTERN})"

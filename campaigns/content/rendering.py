@@ -49,6 +49,11 @@ class RenderedEmail:
     missing: tuple[str, ...]
 
 
+# The values every lead has, and those the sending inbox brings: never unknown merge tags.
+LEAD_BUILTINS = ("first_name", "last_name", "email", "full_name", "contact")
+SENDER_VARIABLES = ("sender_first_name", "sender_last_name", "sender_email")
+
+
 def lead_variables(lead: Lead, inbox: Inbox | None = None) -> dict[str, object]:
     """The values `{{…}}` tags read for this lead, sent from `inbox` (if known)."""
     builtins: dict[str, object] = {
