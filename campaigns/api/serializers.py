@@ -199,6 +199,9 @@ DiagnosisLeadsSerializer = dataclass_serializer(
         "next_due_at": "The earliest time a waiting lead is due.",
         "in_flight": "Leads with an email claimed, scheduled for a retry, or of unknown outcome.",
         "unknown_outcome": "Emails whose connection broke after sending, awaiting reconciliation.",
+        "empty_merge_tags": "Leads still to be emailed (not unsubscribed, bounced or "
+        "blocklisted) with no value for a merge tag, without a fallback, of an enabled "
+        "variant: it renders empty for them (the warning `empty_merge_tags` names the tags).",
     },
 )
 CampaignDiagnosticsSerializer = dataclass_serializer(
