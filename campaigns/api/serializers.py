@@ -434,9 +434,21 @@ class InboxIdsSerializer(InputSerializer):
     )
 
 
+DELAY_DAYS_MEANING = (
+    "A step's `delay_days` is the wait after it: step n+1 is due `delay_days` of step n "
+    "after step n was sent, at the next open window of the schedule. The last step has no "
+    "next step, so its `delay_days` is shown as null."
+)
+
+
 class SequenceCreateSerializer(InputSerializer):
     delay_days = StrictIntegerField(
-        min_value=0, max_value=MAX_DELAY_DAYS, required=False, help_text="Defaults to 3."
+        min_value=0,
+        max_value=MAX_DELAY_DAYS,
+        required=False,
+        help_text="The new step's own delay: the wait after it, before a step added later "
+        "(defaults to 3; shown as null while the new step is last). The wait before the new "
+        "step is the previous step's `delay_days`.",
     )
 
 

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from campaigns import services
 from campaigns.api.filters import CampaignFilterSet
 from campaigns.api.serializers import (
+    DELAY_DAYS_MEANING,
     CampaignAnalyticsSerializer,
     CampaignCreateSerializer,
     CampaignDetailSerializer,
@@ -172,7 +173,7 @@ class SequenceViewSet(CampaignChildViewSet):
     def scope_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.filter(campaign_id=self.kwargs["campaign_id"])
 
-    @extend_schema(responses=SequenceSerializer(many=True))
+    @extend_schema(responses=SequenceSerializer(many=True), description=DELAY_DAYS_MEANING)
     def list(self, request: Request, campaign_id: str) -> Response:
         self.campaign()
         sequences = list(self.get_queryset().order_by("step"))
@@ -181,7 +182,20 @@ class SequenceViewSet(CampaignChildViewSet):
             SequenceSerializer(sequences, many=True, context={"last_step": last_step}).data
         )
 
-    @extend_schema(request=SequenceCreateSerializer, responses={201: SequenceSerializer})
+    @extend_schema(
+        request=SequenceCreateSerializer,
+        responses={201: SequenceSerializer},
+        description=(
+            "Adds a last step with an empty variant A. "
+            + DELAY_DAYS_MEANING
+            + " So `delay_days` here is the new step's own wait, before a step added after "
+            "it; the wait before the new step is the previous step's `delay_days` (change it "
+            "with PATCH). A 3-step sequence with step 2 two days after step 1 and step 3 "
+            'five days after step 2: `PATCH /sequences/:step1 {"delay_days": 2}`, then '
+            '`POST /sequences {"delay_days": 5}` (step 2), then `POST /sequences {}` '
+            "(step 3); `GET /sequences` shows delay_days 2, 5 and null."
+        ),
+    )
     def create(self, request: Request, campaign_id: str) -> Response:
         campaign = self.campaign()
         payload = SequenceCreateSerializer(data=request.data)
@@ -189,7 +203,11 @@ class SequenceViewSet(CampaignChildViewSet):
         sequence = services.sequence_create(campaign=campaign, **payload.validated_data)
         return Response(self._projection(sequence), status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=SequenceUpdateSerializer, responses=SequenceSerializer)
+    @extend_schema(
+        request=SequenceUpdateSerializer,
+        responses=SequenceSerializer,
+        description="Sets the step's `delay_days`. " + DELAY_DAYS_MEANING,
+    )
     def partial_update(self, request: Request, campaign_id: str, pk: str) -> Response:
         sequence = self.get_object()
         payload = SequenceUpdateSerializer(data=request.data)

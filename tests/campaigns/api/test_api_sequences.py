@@ -200,3 +200,29 @@ def test_another_workspaces_steps_are_404_and_nothing_changes(
         assert getattr(charlie.client, method)(mixed, payload, format="json").status_code == 404
     assert steps(campaign) == [(1, 3)]
     assert steps(charlies) == [(1, 3)]
+
+
+def test_the_readmes_three_step_example(api, campaign):
+    """delay_days is the wait after a step: the README's and the OpenAPI document's example."""
+    first = Sequence.objects.get(campaign=campaign)
+    base = f"/api/v1/campaigns/{campaign.pk}/sequences"
+    assert api.patch(f"{base}/{first.pk}", {"delay_days": 2}, format="json").status_code == 200
+    second = api.post(base, {"delay_days": 5}, format="json").json()["data"]
+    assert (second["step"], second["delay_days"]) == (2, None)  # last: nothing follows yet
+    third = api.post(base, {}, format="json").json()["data"]
+    assert (third["step"], third["delay_days"]) == (3, None)
+
+    listed = api.get(base).json()["data"]
+    assert [(step["step"], step["delay_days"]) for step in listed] == [(1, 2), (2, 5), (3, None)]
+
+
+def test_the_openapi_document_says_what_delay_days_means(api):
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(public=True)
+    create = schema["paths"]["/api/v1/campaigns/{campaign_id}/sequences"]["post"]
+    assert "is the wait after it" in create["description"]
+    assert '`POST /sequences {"delay_days": 5}` (step 2)' in create["description"]
+    body = create["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    component = schema["components"]["schemas"][body.rpartition("/")[2]]
+    assert "The new step's own delay" in component["properties"]["delay_days"]["description"]
