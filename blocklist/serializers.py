@@ -5,6 +5,7 @@ from rest_framework import serializers
 from blocklist.models import BlocklistEntry
 from blocklist.services import MAX_BULK_ENTRIES
 from reachkit.api.fields import EmailTextField, StrictCharField
+from reachkit.api.inputs import InputSerializer
 from reachkit.api.schema import DOMAIN_PATTERN, exactly_one_of
 from reachkit.emails import is_valid_email
 
@@ -26,7 +27,7 @@ class _AddressOrDomainField(StrictCharField):
 
 
 @exactly_one_of("email", "emails")
-class BlocklistCreateSerializer(serializers.Serializer):
+class BlocklistCreateSerializer(InputSerializer):
     email = _AddressOrDomainField(
         required=False, max_length=320, help_text="An address, or a domain (acme.com, @acme.com)."
     )

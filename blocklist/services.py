@@ -1,12 +1,18 @@
-"""The blocklist's rules: what an entry is, adding, removing, and the sender's check."""
+"""The blocklist's rules: what an entry is, adding, removing, and the sender's check.
+
+Every change runs under a per-workspace lock and tells `blocklist.signals`' receivers what
+changed, inside its transaction: leads keep `is_blocklisted` true to the blocklist that way,
+and two removals that each leave the other's entry can never both miss that it is gone.
+"""
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, Q
 
+from blocklist import signals
 from blocklist.models import BlocklistEntry
 from reachkit.emails import email_domain, is_valid_domain, is_valid_email
 from reachkit.errors import ValidationFailed
@@ -79,21 +85,52 @@ def _matching(workspace: Workspace, email: str) -> Any:
     )
 
 
+def _lock(workspace_id: Any) -> None:
+    """Serialise blocklist changes per workspace until the transaction ends (PostgreSQL: a
+    transaction-level advisory lock; SQLite's write transactions are serial already).
+
+    Without it, removing a domain entry and, at the same time, the address entry of a lead
+    under that domain would each see the other's entry still there and leave the lead
+    marked as blocklisted with no entry left."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('blocklist'), hashtext(%s))",
+                [str(workspace_id)],
+            )
+
+
+def _announce(signal: Any, workspace_id: Any, entries: Iterable[tuple[str, str]]) -> None:
+    emails: list[str] = []
+    domains: list[str] = []
+    for kind, value in entries:
+        (emails if kind == BlocklistEntry.Kind.EMAIL else domains).append(value)
+    if emails or domains:
+        signal.send(
+            sender=BlocklistEntry, workspace_id=workspace_id, emails=emails, domains=domains
+        )
+
+
 def blocklist_add(*, workspace: Workspace, raw: str) -> tuple[BlocklistEntry, bool]:
     """Block an address or domain. Returns the entry and whether it is new."""
     parsed = blocklist_parse(raw)
     if parsed is None:
         raise ValidationFailed(INVALID_ENTRY, details={"email": [INVALID_ENTRY]})
     kind, value = parsed
-    existing = BlocklistEntry.objects.filter(workspace=workspace, value=value).first()
-    if existing is not None:
-        return existing, False
-    try:
-        with transaction.atomic():
-            return BlocklistEntry.objects.create(workspace=workspace, value=value, kind=kind), True
-    except IntegrityError:
-        # A concurrent request added the same value first: that entry is ours too.
-        return BlocklistEntry.objects.get(workspace=workspace, value=value), False
+    with transaction.atomic():
+        _lock(workspace.pk)
+        existing = BlocklistEntry.objects.filter(workspace=workspace, value=value).first()
+        if existing is not None:
+            return existing, False
+        try:
+            with transaction.atomic():
+                entry = BlocklistEntry.objects.create(workspace=workspace, value=value, kind=kind)
+        except IntegrityError:
+            # A concurrent request (on SQLite, without the lock) added the same value first:
+            # that entry is ours too.
+            return BlocklistEntry.objects.get(workspace=workspace, value=value), False
+        _announce(signals.entries_added, workspace.pk, [(kind, value)])
+        return entry, True
 
 
 @dataclass
@@ -119,21 +156,32 @@ def blocklist_add_many(*, workspace: Workspace, raws: list[str]) -> BulkAddResul
             result.existing += 1
         wanted[value] = kind
 
-    already = set(
-        BlocklistEntry.objects.filter(workspace=workspace, value__in=wanted).values_list(
-            "value", flat=True
+    with transaction.atomic():
+        _lock(workspace.pk)
+        already = set(
+            BlocklistEntry.objects.filter(workspace=workspace, value__in=wanted).values_list(
+                "value", flat=True
+            )
         )
-    )
-    new_entries = [
-        BlocklistEntry(workspace=workspace, value=value, kind=kind)
-        for value, kind in wanted.items()
-        if value not in already
-    ]
-    BlocklistEntry.objects.bulk_create(new_entries, ignore_conflicts=True)
+        new_entries = [
+            BlocklistEntry(workspace=workspace, value=value, kind=kind)
+            for value, kind in wanted.items()
+            if value not in already
+        ]
+        BlocklistEntry.objects.bulk_create(new_entries, ignore_conflicts=True)
+        _announce(
+            signals.entries_added,
+            workspace.pk,
+            [(entry.kind, entry.value) for entry in new_entries],
+        )
     result.created = len(new_entries)
     result.existing += len(already)
     return result
 
 
 def blocklist_remove(*, entry: BlocklistEntry) -> None:
-    entry.delete()
+    with transaction.atomic():
+        _lock(entry.workspace_id)
+        deleted, _ = BlocklistEntry.objects.filter(pk=entry.pk).delete()
+        if deleted:
+            _announce(signals.entries_removed, entry.workspace_id, [(entry.kind, entry.value)])

@@ -13,7 +13,7 @@ from datetime import time, timedelta
 from typing import Any, TypeVar
 
 from django.db import transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F, Max, QuerySet
+from django.db.models import DateTimeField, Exists, ExpressionWrapper, F, Max, OuterRef, QuerySet
 from django.utils.timezone import now
 
 from campaigns import windows
@@ -521,6 +521,59 @@ def variant_update(
         _check_rendered_size(variant)
     variant.save()
     return variant
+
+
+# A variant names at most this many variables in its warnings (one query asks about them).
+MAX_CHECKED_VARIABLES = 50
+
+
+@dataclasses.dataclass(frozen=True)
+class VariantWarning:
+    code: str
+    name: str
+    message: str
+
+
+def variant_warnings(*, variant: Variant) -> list[VariantWarning]:
+    """What a saved variant may not render as meant, without refusing it (a lead may bring
+    the variable later): each merge tag that is neither a built-in, a sender's value, nor a
+    variable of any lead of the campaign. One query, each name's EXISTS stopping at its
+    first lead."""
+    used = dict.fromkeys(
+        [
+            *merge_tags.variables_used(variant.subject or ""),
+            *merge_tags.variables_used(variant.body_html or ""),
+        ]
+    )
+    known = {*rendering.LEAD_BUILTINS, *rendering.SENDER_VARIABLES}
+    names = [name for name in used if name not in known][:MAX_CHECKED_VARIABLES]
+    if not names:
+        return []
+    leads = Lead.objects.filter(campaign_id=OuterRef("sequence__campaign_id"))
+    found = (
+        Variant.objects.filter(pk=variant.pk)
+        .values_list(*[Exists(leads.filter(variables__has_key=name)) for name in names])
+        .first()
+    )
+    fallbackless = set(merge_tags.variables_without_fallback(variant.subject or ""))
+    fallbackless |= set(merge_tags.variables_without_fallback(variant.body_html or ""))
+    return [
+        VariantWarning(
+            code="unknown_merge_tag",
+            name=name,
+            message=(
+                f'No lead of this campaign has a "{name}" variable, and it is not a built-in: '
+                + (
+                    "the tag renders empty until a lead brings it (add a fallback: "
+                    f"{{{{{name}|…}}}})."
+                    if name in fallbackless
+                    else "its fallback is used until a lead brings it."
+                )
+            ),
+        )
+        for name, exists in zip(names, found or (), strict=False)
+        if not exists
+    ]
 
 
 def _check_rendered_size(variant: Variant) -> None:

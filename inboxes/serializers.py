@@ -15,6 +15,7 @@ from reachkit.api.fields import (
     StrictChoiceField,
     StrictIntegerField,
 )
+from reachkit.api.inputs import InputSerializer
 from reachkit.api.schema import HOST_SCHEMA
 from reachkit.emails import is_valid_email
 
@@ -136,7 +137,7 @@ class _ReplyToField(HeaderTextField):
     format = "email"
 
 
-class ServerSettingsSerializer(serializers.Serializer):
+class ServerSettingsSerializer(InputSerializer):
     host = _HostField(max_length=253, help_text="smtp.example.com, or an IP address")
     port = StrictIntegerField(min_value=1, max_value=65535)
     username = StrictCharField(max_length=254)
@@ -152,7 +153,7 @@ class ServerSettingsSerializer(serializers.Serializer):
         return host
 
 
-class InboxCreateSerializer(serializers.Serializer):
+class InboxCreateSerializer(InputSerializer):
     email = EmailTextField(max_length=254)
     first_name = HeaderTextField(max_length=150, required=False, allow_blank=True, default="")
     last_name = HeaderTextField(max_length=150, required=False, allow_blank=True, default="")
@@ -175,7 +176,7 @@ class InboxCreateSerializer(serializers.Serializer):
         return ServerSettings(**self.validated_data[name])
 
 
-class InboxUpdateSerializer(serializers.Serializer):
+class InboxUpdateSerializer(InputSerializer):
     """PATCH /inboxes/:id: any of these; omitted ones stay; all-or-nothing on errors."""
 
     is_active = StrictBooleanField(required=False, help_text="Pause or resume campaign sending.")

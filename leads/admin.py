@@ -14,6 +14,7 @@ from leads.models import DomainProvider, Lead
 from leads.services import lead_delete, lead_import_csv
 from reachkit.admin_scoping import SuperuserOnly, WorkspaceScopedAdmin
 from reachkit.admin_writes import ServiceWrites
+from reachkit.text import plural
 
 SHOWN_ERRORS = 20
 
@@ -84,7 +85,7 @@ def import_leads_csv(
         else:
             modeladmin.message_user(
                 request,
-                f'"{campaign}": {result.rows:,} rows, {result.created:,} created, '
+                f'"{campaign}": {plural(result.rows, "row")}, {result.created:,} created, '
                 f"{result.updated:,} updated, {result.skipped:,} skipped, "
                 f"{len(result.errors):,} failed.",
                 messages.SUCCESS if not result.errors else messages.WARNING,
@@ -94,9 +95,12 @@ def import_leads_csv(
             if len(result.errors) > SHOWN_ERRORS:
                 modeladmin.message_user(
                     request,
-                    f"… and {len(result.errors) - SHOWN_ERRORS:,} more bad rows.",
+                    f"… and {plural(len(result.errors) - SHOWN_ERRORS, 'more bad row')}.",
                     messages.WARNING,
                 )
+            note = result.lines_note()
+            if note is not None:
+                modeladmin.message_user(request, note, messages.INFO)
             return None
     context = {
         **modeladmin.admin_site.each_context(request),

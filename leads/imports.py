@@ -7,10 +7,18 @@ other named column becomes a variable under its normal name ("Company Name" →
 `company_name`). Empty cells are "not given". Rows are checked with the API's rules (the
 functions of leads.inputs: a quoted cell may hold a line break, which no name may) and
 come out in batches, each bad row with its line number.
+
+A row may span several physical lines only through a quoted cell. Such rows are counted
+(`CsvLeads.spans`), so the summary can say when the file's lines and its rows differ, and
+a quote that is never closed (or whose "closing" quote is really the opening quote of a
+later cell) is reported on the line where it opens, with the lines it swallowed, instead
+of silently merging the rows that follow it.
 """
 
+import bisect
 import csv
 import io
+import itertools
 import queue
 import threading
 from collections.abc import Iterator
@@ -45,7 +53,8 @@ _FIELD_OF = {alias: name for name, aliases in FIELD_ALIASES.items() for alias in
 DELIMITERS = (",", ";", "\t")
 # Raise the csv module's 128 KiB cell cap: a variable may hold 5,000 characters, and a
 # longer cell must be reported as too long, not crash the import.
-csv.field_size_limit(1024 * 1024)
+MAX_CELL = 1024 * 1024
+csv.field_size_limit(MAX_CELL)
 
 
 class ImportRefused(Exception):
@@ -93,6 +102,12 @@ class CsvLeads:
         self.delimiter = sniff_delimiter(header_line)
         header = next(csv.reader([header_line], delimiter=self.delimiter))
         self.columns = len(header)
+        self.titles = [title.strip() for title in header]
+        # Filled while reading: physical data lines (the header excluded), and the (first,
+        # last) lines of every row that spans more than one line.
+        self.lines = 0
+        self.blank_lines = 0
+        self.spans: list[tuple[int, int]] = []
         self._map_header(header)
 
     def _map_header(self, header: list[str]) -> None:
@@ -135,7 +150,13 @@ class CsvLeads:
     def batches(self, size: int) -> Iterator[CsvBatch]:
         """Rows in batches of `size` (good and bad together); blank lines are skipped."""
         batch = CsvBatch()
-        for line, row in self._rows():
+        for line, row, broken in self._rows():
+            if broken is not None:
+                batch.errors.append((line, {"non_field_errors": [broken]}))
+                if len(batch) >= size:
+                    yield batch
+                    batch = CsvBatch()
+                continue
             try:
                 batch.leads.append(self._lead(row))
                 batch.lines.append(line)
@@ -149,14 +170,84 @@ class CsvLeads:
         if len(batch):
             yield batch
 
-    def _rows(self) -> Iterator[tuple[int, list[str]]]:
-        reader = csv.reader(self._text, delimiter=self.delimiter)
+    def _rows(self) -> Iterator[tuple[int, list[str], str | None]]:
+        """(first line, cells, why the row is broken or None) for each row with content."""
+        raw: list[str] = []  # the physical lines of the row being read
+
+        def lines() -> Iterator[str]:
+            for text in self._text:
+                raw.append(text)
+                yield text
+
+        reader = csv.reader(lines(), delimiter=self.delimiter)
         last_line = 1  # the header
-        for row in reader:
+        while True:
+            problem = None
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:  # a cell past the size cap, most likely a lost quote
+                row, problem = [], f"This row cannot be read as CSV: {error}."
             line = last_line + 1
             last_line = 1 + reader.line_num
-            if any(row):
-                yield line, row
+            self.lines = last_line - 1
+            if len(raw) > 1:
+                self.spans.append((line, last_line))
+                quote = self._broken_quote(raw, line)
+                if quote is not None:
+                    # A cell past the size cap: the csv module gave up and reads on.
+                    cut = problem is not None and quote.how == _NEVER_CLOSED
+                    problem = quote.message(line, last_line, cut=cut)
+            raw.clear()
+            if problem is not None or any(row):
+                yield line, row, problem
+            else:
+                self.blank_lines += last_line - line + 1
+
+    def _broken_quote(self, raw: list[str], first_line: int) -> "_LostQuote | None":
+        """The quote left open that made a row of several lines, or None when its quoted
+        cells open and close where cells do (a note or an address may hold line breaks).
+
+        Reads the row's text the way the csv module does (quotes open only at the start of
+        a cell; `""` inside quotes is one quote) and finds the quoted cell that crosses a
+        line end: it is broken when the text ends inside it, or when its closing quote is
+        followed by more text instead of a delimiter or the line's end, which is what an
+        opening quote of a later cell looks like once an earlier quote was left open.
+        """
+        text = "".join(raw)
+        starts = list(itertools.accumulate((len(part) for part in raw[:-1]), initial=0))
+
+        def line_at(position: int) -> int:
+            return first_line + bisect.bisect_right(starts, position) - 1
+
+        ends = (self.delimiter, "\n", "\r")
+        cell, position, size = 0, 0, len(text)
+        while position < size:
+            if text[position] == '"':
+                opened_at, position = position, position + 1
+                while True:
+                    position = text.find('"', position)
+                    if position < 0:
+                        return _LostQuote(self._cell_name(cell), line_at(opened_at), _NEVER_CLOSED)
+                    if text[position + 1 : position + 2] != '"':
+                        break
+                    position += 2  # a doubled quote inside the cell
+                position += 1
+                crosses = line_at(position - 1) > line_at(opened_at)
+                if crosses and position < size and text[position] not in ends:
+                    return _LostQuote(self._cell_name(cell), line_at(opened_at), _CLOSED_MID_CELL)
+            while position < size and text[position] not in ends:
+                position += 1
+            if position < size and text[position] == self.delimiter:
+                cell, position = cell + 1, position + 1
+            else:
+                return None  # the row's end
+        return None
+
+    def _cell_name(self, cell: int) -> str:
+        title = self.titles[cell] if cell < len(self.titles) else ""
+        return f'the "{title}" cell' if title else f"cell {cell + 1}"
 
     def _lead(self, row: list[str]) -> LeadInput:
         if len(row) > self.columns and any(cell.strip() for cell in row[self.columns :]):
@@ -194,6 +285,28 @@ class CsvLeads:
             first_name=names[FIRST_NAME],
             last_name=names[LAST_NAME],
             variables=variables,
+        )
+
+
+_NEVER_CLOSED = "is never closed"
+_CLOSED_MID_CELL = "is not closed where the cell ends"
+
+
+@dataclass
+class _LostQuote:
+    """A quote opened at the start of a cell and not closed where that cell ends."""
+
+    cell: str  # 'the "Email" cell', or 'cell 4' when the column has no name
+    line: int  # where it opens
+    how: str  # _NEVER_CLOSED or _CLOSED_MID_CELL
+
+    def message(self, first_line: int, last_line: int, *, cut: bool = False) -> str:
+        how = f"is not closed within {MAX_CELL:,} characters" if cut else self.how
+        resumed = f" (reading went on at line {last_line + 1})" if cut else ""
+        return (
+            f"The quote that opens {self.cell} on line {self.line} {how}, so lines "
+            f"{first_line}-{last_line} were read as one row and not imported{resumed}: close "
+            f'the quote, or write a quote inside a cell as "".'
         )
 
 

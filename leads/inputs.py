@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from leads.variables import MAX_VARIABLE_NAME_LENGTH, normalize_variable_name
+from reachkit.api.inputs import unknown_keys
 from reachkit.emails import is_valid_email
 from reachkit.text import body_text_error, header_text_error, shown, text_error
 
@@ -190,11 +191,14 @@ def _string(raw: dict[str, Any], field: str, errors: dict[str, list[str]]) -> st
     return value
 
 
+LEAD_FIELDS = frozenset({"email", "first_name", "last_name", "variables"})
+
+
 def clean_lead(raw: Any) -> LeadInput:
     """One lead of a bulk call, checked with the same strict JSON types as the single create."""
     if not isinstance(raw, dict):
         raise InvalidLead({"non_field_errors": [NOT_AN_OBJECT]})
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[str]] = unknown_keys(raw, LEAD_FIELDS.__contains__)
     email = _string(raw, "email", errors)
     if email is None and "email" not in errors:
         errors["email"] = [REQUIRED]

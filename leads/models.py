@@ -112,6 +112,9 @@ class Lead(models.Model):
             models.Index(
                 fields=["domain"], condition=Q(provider__isnull=True), name="lead_provider_pending"
             ),
+            # The blocklist's mark: a domain entry finds its leads by domain, an address
+            # entry by domain and address (and by the unique email key).
+            models.Index(fields=["campaign", "domain"], name="lead_domain"),
             # Analytics' replies (per campaign, per day): only the leads that replied, so it
             # costs imports nothing.
             models.Index(

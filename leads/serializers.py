@@ -20,6 +20,7 @@ from leads.models import Lead
 from leads.services import MAX_BULK_LEADS
 from leads.variables import MAX_VARIABLE_NAME_LENGTH
 from reachkit.api.fields import EmailTextField, StrictCharField, StrictChoiceField
+from reachkit.api.inputs import InputSerializer
 from reachkit.api.schema import variables_schema
 
 VARIABLES_SCHEMA = variables_schema(
@@ -52,8 +53,8 @@ class VariablesField(serializers.Field):
 class LeadSerializer(serializers.ModelSerializer):
     variables = VariablesField()
     is_blocklisted = serializers.BooleanField(
-        help_text="The address, or its domain, was on the blocklist when the lead was saved: "
-        "it is never sent to."
+        help_text="The workspace's blocklist holds the address or its domain (kept up to date "
+        "as entries are added and removed): it is never sent to."
     )
 
     class Meta:
@@ -92,7 +93,7 @@ class LeadNameField(StrictCharField):
             raise serializers.ValidationError(error.messages) from None
 
 
-class LeadNamesSerializer(serializers.Serializer):
+class LeadNamesSerializer(InputSerializer):
     first_name = LeadNameField()
     last_name = LeadNameField()
     variables = VariablesField(required=False)
@@ -167,7 +168,7 @@ class _BulkLeadsField(serializers.ListField):
         return data
 
 
-class LeadBulkSerializer(serializers.Serializer):
+class LeadBulkSerializer(InputSerializer):
     leads = _BulkLeadsField(
         child=LeadInputSerializer(),
         allow_empty=False,

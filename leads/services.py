@@ -12,9 +12,10 @@ from functools import partial
 from typing import IO, Any
 
 from django.db import transaction
+from django.db.models import OuterRef, Q
 from django.utils import timezone
 
-from blocklist.services import blocklisted_among
+from blocklist.services import blocklist_holds, blocklisted_among
 from campaigns.models import Campaign
 from leads import esp
 from leads.bulk import (
@@ -36,8 +37,10 @@ from leads.inputs import (
     search_text,
 )
 from leads.models import DomainProvider, Lead
+from reachkit.emails import email_domain
 from reachkit.errors import Conflict, NotFound, ValidationFailed
 from reachkit.mx import OTHER, DnsLookupFailed, provider_for_mx, resolve_mx
+from reachkit.text import plural
 
 LEAD_EXISTS = "A lead with this email already exists in this campaign."
 MAX_BULK_LEADS = 1000
@@ -280,6 +283,57 @@ def lead_delete(*, lead: Lead) -> None:
     lead.delete()
 
 
+# --- The blocklist's mark --------------------------------------------------------------------
+
+
+def _workspace_leads(workspace_id: Any) -> Any:
+    # Through the campaigns: the lead indexes lead with the campaign, none with the workspace.
+    return Lead.objects.filter(
+        campaign_id__in=Campaign.objects.filter(workspace_id=workspace_id).values("id")
+    )
+
+
+def _covered_by(emails: Sequence[str], domains: Sequence[str]) -> Q:
+    """Leads whose address is one of `emails` or whose domain is one of `domains` (all
+    lower-cased). The address's own domain is given too, so both read `lead_domain`."""
+    covered = Q(pk__in=[])
+    if emails:
+        covered |= Q(
+            domain__any_of=sorted({email_domain(email) for email in emails}),
+            email_key__any_of=list(emails),
+        )
+    if domains:
+        covered |= Q(domain__any_of=list(domains))
+    return covered
+
+
+def leads_blocklisted(*, workspace_id: Any, emails: Sequence[str], domains: Sequence[str]) -> int:
+    """New blocklist entries: every lead of the workspace they cover is marked, in one
+    statement. Returns how many leads changed."""
+    return (
+        _workspace_leads(workspace_id)
+        .filter(is_blocklisted=False)
+        .filter(_covered_by(emails, domains))
+        .update(is_blocklisted=True, updated_at=timezone.now())
+    )
+
+
+def leads_unblocklisted(*, workspace_id: Any, emails: Sequence[str], domains: Sequence[str]) -> int:
+    """Blocklist entries removed: the leads they covered are unmarked, in one statement,
+    unless another entry still covers them (a domain entry and the address's own). Returns
+    how many leads changed. Runs after the entries are deleted, under the blocklist's lock."""
+    still_blocked = blocklist_holds(
+        workspace=workspace_id, address=OuterRef("email_key"), domain=OuterRef("domain")
+    )
+    return (
+        _workspace_leads(workspace_id)
+        .filter(is_blocklisted=True)
+        .filter(_covered_by(emails, domains))
+        .filter(~still_blocked)
+        .update(is_blocklisted=False, updated_at=timezone.now())
+    )
+
+
 # --- CSV imports ------------------------------------------------------------------------------
 
 
@@ -291,6 +345,31 @@ class ImportResult:
     skipped: int = 0
     # (line number, message), in file order.
     errors: list[tuple[int, str]] = field(default_factory=list)
+    lines: int = 0  # physical lines after the header
+    blank_lines: int = 0
+    spans: list[tuple[int, int]] = field(default_factory=list)  # rows over several lines
+
+    SHOWN_SPANS = 5
+
+    def lines_note(self) -> str | None:
+        """What to say when the file's lines and its rows differ (None when they don't): a
+        row read over several lines is named, so no row is ever merged silently."""
+        if self.lines == self.rows:
+            return None
+        note = f"{plural(self.lines, 'line')} read as {plural(self.rows, 'row')}"
+        reasons = []
+        if self.spans:
+            shown = [
+                f"{first}-{last}" if last > first else str(first)
+                for first, last in self.spans[: self.SHOWN_SPANS]
+            ]
+            more = len(self.spans) - len(shown)
+            listed = ", ".join(shown) + (f" and {more:,} more" if more else "")
+            each = "one row each" if len(self.spans) > 1 else "one row"
+            reasons.append(f"lines {listed} are {each} (a quoted cell holds line breaks)")
+        if self.blank_lines:
+            reasons.append(f"{plural(self.blank_lines, 'blank line')} skipped")
+        return f"{note}: {'; '.join(reasons)}." if reasons else f"{note}."
 
 
 def _message(details: dict[str, Any]) -> str:
@@ -333,6 +412,8 @@ def lead_import_csv(
         if progress is not None:
             progress(len(batch.leads) + len(batch.errors))
     result.errors.sort()
+    result.lines, result.blank_lines = csv_leads.lines, csv_leads.blank_lines
+    result.spans = csv_leads.spans
     return result
 
 

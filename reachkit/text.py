@@ -82,3 +82,8 @@ def one_line(value: str) -> str:
 def shown(value: str) -> str:
     """`value` fit to quote in a message: what header text may not hold becomes U+FFFD."""
     return _NOT_HEADER.sub("\ufffd", value)
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """`1 row`, `2 rows`, `1,000 entries`: a count with its noun in the right number."""
+    return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"

@@ -1,6 +1,6 @@
 """Campaign API I/O: projections out, strictly typed payloads in. No rules live here."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db.models import BooleanField
 from drf_spectacular.utils import extend_schema_field
@@ -38,6 +38,7 @@ from reachkit.api.fields import (
     StrictUUIDField,
     refuse_bad_text,
 )
+from reachkit.api.inputs import InputSerializer
 from reachkit.api.projections import dataclass_serializer
 from reachkit.api.schema import closed_object, exactly_one_of, variables_schema
 
@@ -199,6 +200,9 @@ DiagnosisLeadsSerializer = dataclass_serializer(
         "next_due_at": "The earliest time a waiting lead is due.",
         "in_flight": "Leads with an email claimed, scheduled for a retry, or of unknown outcome.",
         "unknown_outcome": "Emails whose connection broke after sending, awaiting reconciliation.",
+        "empty_merge_tags": "Leads still to be emailed (not unsubscribed, bounced or "
+        "blocklisted) with no value for a merge tag, without a fallback, of an enabled "
+        "variant: it renders empty for them (the warning `empty_merge_tags` names the tags).",
     },
 )
 CampaignDiagnosticsSerializer = dataclass_serializer(
@@ -272,6 +276,28 @@ class VariantSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class VariantWarningSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="`unknown_merge_tag`.")
+    name = serializers.CharField(help_text="The variable, normalised.")
+    message = serializers.CharField()
+
+
+class VariantWrittenSerializer(serializers.ModelSerializer):
+    """A variant as creating or changing it returns it: with its letter, and `warnings` about
+    what was accepted but may not render as meant (needs `context["warnings"]`)."""
+
+    warnings = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Variant
+        fields = ["id", "letter", "subject", "body_html", "body_text", "enabled", "warnings"]
+        read_only_fields = fields
+
+    @extend_schema_field(VariantWarningSerializer(many=True))
+    def get_warnings(self, variant: Variant) -> list[dict[str, Any]]:
+        return [dict(VariantWarningSerializer(w).data) for w in self.context["warnings"]]
+
+
 class SequenceVariantSerializer(serializers.ModelSerializer):
     """A variant inside its step: with its letter."""
 
@@ -300,7 +326,7 @@ class SequenceSerializer(serializers.ModelSerializer):
 # --- In -------------------------------------------------------------------------------------
 
 
-class CampaignCreateSerializer(serializers.Serializer):
+class CampaignCreateSerializer(InputSerializer):
     name = StrictCharField(max_length=150)
 
 
@@ -311,8 +337,18 @@ def option_input(name: str) -> serializers.Field:
     return StrictIntegerField(min_value=0, max_value=MAX_DAILY_LIMIT, required=False)
 
 
-class CampaignUpdateSerializer(serializers.Serializer):
+class CampaignUpdateSerializer(InputSerializer):
     # Name, status, and any of the options (OPTION_FIELDS, added by get_fields).
+    unknown_field_hints: ClassVar[dict[str, str]] = {
+        "options": (
+            "Not a field here: the options are top-level fields of PATCH /campaigns/:id "
+            f'({", ".join(OPTION_FIELDS)}), e.g. {{"daily_limit": 7}}.'
+        ),
+        "schedule": "Not a field here: the schedule has its own endpoint, "
+        "PATCH /campaigns/:id/schedule.",
+        "inboxes": "Not a field here: attach inboxes with POST /campaigns/:id/inboxes/attach "
+        "(and detach them with …/detach).",
+    }
     name = StrictCharField(max_length=150, required=False)
     status = StrictChoiceField(
         choices=STATUS_CHANGES,
@@ -346,19 +382,19 @@ class GridTimeField(serializers.Field):
         return windows.format_time(value)
 
 
-class WindowUpdateSerializer(serializers.Serializer):
+class WindowUpdateSerializer(InputSerializer):
     start = GridTimeField(required=False)
     end = GridTimeField(required=False)
 
 
-class DayUpdateSerializer(serializers.Serializer):
+class DayUpdateSerializer(InputSerializer):
     enabled = StrictBooleanField(required=False)
     start = GridTimeField(required=False, allow_null=True)
     end = GridTimeField(required=False, allow_null=True)
 
 
 @closed_object
-class DaysUpdateSerializer(serializers.Serializer):
+class DaysUpdateSerializer(InputSerializer):
     monday = DayUpdateSerializer(required=False)
     tuesday = DayUpdateSerializer(required=False)
     wednesday = DayUpdateSerializer(required=False)
@@ -384,7 +420,7 @@ class _TimezoneField(StrictCharField):
     schema_override = {"enum": list(windows.SUPPORTED_TIMEZONES)}
 
 
-class ScheduleUpdateSerializer(serializers.Serializer):
+class ScheduleUpdateSerializer(InputSerializer):
     timezone = _TimezoneField(required=False, help_text="An IANA zone from the supported list.")
     default_window = WindowUpdateSerializer(required=False)
     days = DaysUpdateSerializer(required=False)
@@ -397,7 +433,7 @@ class ScheduleUpdateSerializer(serializers.Serializer):
         return value
 
 
-class InboxIdsSerializer(serializers.Serializer):
+class InboxIdsSerializer(InputSerializer):
     inbox_ids = serializers.ListField(
         child=StrictUUIDField(),
         min_length=1,
@@ -406,13 +442,25 @@ class InboxIdsSerializer(serializers.Serializer):
     )
 
 
-class SequenceCreateSerializer(serializers.Serializer):
+DELAY_DAYS_MEANING = (
+    "A step's `delay_days` is the wait after it: step n+1 is due `delay_days` of step n "
+    "after step n was sent, at the next open window of the schedule. The last step has no "
+    "next step, so its `delay_days` is shown as null."
+)
+
+
+class SequenceCreateSerializer(InputSerializer):
     delay_days = StrictIntegerField(
-        min_value=0, max_value=MAX_DELAY_DAYS, required=False, help_text="Defaults to 3."
+        min_value=0,
+        max_value=MAX_DELAY_DAYS,
+        required=False,
+        help_text="The new step's own delay: the wait after it, before a step added later "
+        "(defaults to 3; shown as null while the new step is last). The wait before the new "
+        "step is the previous step's `delay_days`.",
     )
 
 
-class SequenceUpdateSerializer(serializers.Serializer):
+class SequenceUpdateSerializer(InputSerializer):
     delay_days = StrictIntegerField(
         min_value=0,
         max_value=MAX_DELAY_DAYS,
@@ -439,7 +487,7 @@ class SubjectField(HeaderTextField):
         return value
 
 
-class VariantCreateSerializer(serializers.Serializer):
+class VariantCreateSerializer(InputSerializer):
     subject = SubjectField(max_length=MAX_SUBJECT_LENGTH, help_text="Required, non-empty.")
     body_html = StrictCharField(
         max_length=MAX_BODY_LENGTH, required=False, allow_blank=True, trim_whitespace=False
@@ -447,7 +495,7 @@ class VariantCreateSerializer(serializers.Serializer):
     enabled = StrictBooleanField(required=False, help_text="Defaults to true.")
 
 
-class VariantUpdateSerializer(serializers.Serializer):
+class VariantUpdateSerializer(InputSerializer):
     subject = SubjectField(
         max_length=MAX_SUBJECT_LENGTH,
         required=False,
@@ -490,7 +538,7 @@ class _PreviewVariablesField(StrictDictField):
 
 
 @exactly_one_of("lead_id", "variables")
-class PreviewRequestSerializer(serializers.Serializer):
+class PreviewRequestSerializer(InputSerializer):
     lead_id = StrictUUIDField(required=False, help_text="A lead of this campaign.")
     variables = _PreviewVariablesField(
         child=ScalarField(allow_null=True),

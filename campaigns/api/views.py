@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from campaigns import services
 from campaigns.api.filters import CampaignFilterSet
 from campaigns.api.serializers import (
+    DELAY_DAYS_MEANING,
     CampaignAnalyticsSerializer,
     CampaignCreateSerializer,
     CampaignDetailSerializer,
@@ -29,6 +30,7 @@ from campaigns.api.serializers import (
     VariantCreateSerializer,
     VariantSerializer,
     VariantUpdateSerializer,
+    VariantWrittenSerializer,
 )
 from campaigns.models import Campaign, Sequence, Variant
 from campaigns.reporting import analytics, diagnostics
@@ -171,7 +173,7 @@ class SequenceViewSet(CampaignChildViewSet):
     def scope_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.filter(campaign_id=self.kwargs["campaign_id"])
 
-    @extend_schema(responses=SequenceSerializer(many=True))
+    @extend_schema(responses=SequenceSerializer(many=True), description=DELAY_DAYS_MEANING)
     def list(self, request: Request, campaign_id: str) -> Response:
         self.campaign()
         sequences = list(self.get_queryset().order_by("step"))
@@ -180,7 +182,20 @@ class SequenceViewSet(CampaignChildViewSet):
             SequenceSerializer(sequences, many=True, context={"last_step": last_step}).data
         )
 
-    @extend_schema(request=SequenceCreateSerializer, responses={201: SequenceSerializer})
+    @extend_schema(
+        request=SequenceCreateSerializer,
+        responses={201: SequenceSerializer},
+        description=(
+            "Adds a last step with an empty variant A. "
+            + DELAY_DAYS_MEANING
+            + " So `delay_days` here is the new step's own wait, before a step added after "
+            "it; the wait before the new step is the previous step's `delay_days` (change it "
+            "with PATCH). A 3-step sequence with step 2 two days after step 1 and step 3 "
+            'five days after step 2: `PATCH /sequences/:step1 {"delay_days": 2}`, then '
+            '`POST /sequences {"delay_days": 5}` (step 2), then `POST /sequences {}` '
+            "(step 3); `GET /sequences` shows delay_days 2, 5 and null."
+        ),
+    )
     def create(self, request: Request, campaign_id: str) -> Response:
         campaign = self.campaign()
         payload = SequenceCreateSerializer(data=request.data)
@@ -188,7 +203,11 @@ class SequenceViewSet(CampaignChildViewSet):
         sequence = services.sequence_create(campaign=campaign, **payload.validated_data)
         return Response(self._projection(sequence), status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=SequenceUpdateSerializer, responses=SequenceSerializer)
+    @extend_schema(
+        request=SequenceUpdateSerializer,
+        responses=SequenceSerializer,
+        description="Sets the step's `delay_days`. " + DELAY_DAYS_MEANING,
+    )
     def partial_update(self, request: Request, campaign_id: str, pk: str) -> Response:
         sequence = self.get_object()
         payload = SequenceUpdateSerializer(data=request.data)
@@ -200,14 +219,14 @@ class SequenceViewSet(CampaignChildViewSet):
         services.sequence_delete(sequence=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=VariantCreateSerializer, responses={201: VariantSerializer})
+    @extend_schema(request=VariantCreateSerializer, responses={201: VariantWrittenSerializer})
     @action(detail=True, methods=["post"])
     def variants(self, request: Request, campaign_id: str, pk: str) -> Response:
         sequence = self.get_object()
         payload = VariantCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         variant = services.variant_create(sequence=sequence, **payload.validated_data)
-        return Response(VariantSerializer(variant).data, status=status.HTTP_201_CREATED)
+        return Response(written(variant), status=status.HTTP_201_CREATED)
 
     def _projection(self, sequence: Sequence) -> dict[str, Any]:
         sequence = self.get_queryset().get(pk=sequence.pk)
@@ -223,13 +242,13 @@ class VariantViewSet(CampaignChildViewSet):
     def scope_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.filter(sequence__campaign_id=self.kwargs["campaign_id"])
 
-    @extend_schema(request=VariantUpdateSerializer, responses=VariantSerializer)
+    @extend_schema(request=VariantUpdateSerializer, responses=VariantWrittenSerializer)
     def partial_update(self, request: Request, campaign_id: str, variant_id: str) -> Response:
         variant = self.get_object()
         payload = VariantUpdateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         variant = services.variant_update(variant=variant, **payload.validated_data)
-        return Response(VariantSerializer(variant).data)
+        return Response(written(variant))
 
     def destroy(self, request: Request, campaign_id: str, variant_id: str) -> Response:
         services.variant_delete(variant=self.get_object())
@@ -243,6 +262,12 @@ class VariantViewSet(CampaignChildViewSet):
         payload.is_valid(raise_exception=True)
         email = services.variant_preview(variant=variant, **payload.validated_data)
         return Response(PreviewSerializer(email).data)
+
+
+def written(variant: Variant) -> dict[str, Any]:
+    """A created or changed variant, with its letter and its warnings (unknown merge tags)."""
+    warnings = services.variant_warnings(variant=variant)
+    return dict(VariantWrittenSerializer(variant, context={"warnings": warnings}).data)
 
 
 CAMPAIGN_PREFIX = rf"campaigns/(?P<campaign_id>{UUID_PATTERN})"

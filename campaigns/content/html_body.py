@@ -208,6 +208,31 @@ def has_unsubscribe_link(html: str | None) -> bool:
     return any(_is_unsubscribe_href(href) for href in _LINK.findall(normalize_html(html)))
 
 
+_TAG = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+
+
+def split_footer(body: str, *, html: bool) -> tuple[str, str]:
+    """`(separator, footer)`: the end of the body that holds the unsubscribe link, and what
+    separates it from the rest; `("", "")` when the body does not end with the link.
+
+    The footer is the body's last paragraph (after a blank line: `<br><br>` in the
+    normalised HTML), or its last line when it is one paragraph, or the whole body when it
+    is only that line. In the HTML the link is a link to `{{unsubscribe_url}}`, in the text
+    the tag itself. The sender puts the inbox's signature before it: the footer is last.
+    """
+    line = "<br>" if html else "\n"
+    for separator in (line * 2, line, ""):
+        if separator and separator not in body:
+            continue
+        last = body.rpartition(separator)[2] if separator else body
+        if html:
+            holds = any(_is_unsubscribe_href(href) for href in _LINK.findall(last))
+        else:
+            holds = any(_is_unsubscribe_href(f"{{{{{tag}}}}}") for tag in _TAG.findall(last))
+        return (separator, last) if holds else ("", "")
+    return "", ""
+
+
 def ensure_unsubscribe_link(html: str | None) -> str:
     """The normalised body, with `UNSUBSCRIBE_BLOCK` appended unless it already has the link."""
     body = normalize_html(html or "")

@@ -185,6 +185,18 @@ def variables_used(text: str) -> list[str]:
     return list(names)
 
 
+def variables_without_fallback(text: str) -> list[str]:
+    """The variables `text` reads with no fallback (`{{x}}`, `{{LOOM|x}}`; not `{{x|}}`):
+    normalised, unique, in order. A lead without a value gets an empty tag for them. Raises
+    MergeTagError on a malformed tag."""
+    names: dict[str, None] = {}
+    for piece in _scan(text):
+        is_variable = isinstance(piece, _Tag) and piece.kind in ("variable", "loom")
+        if is_variable and piece.fallback is None:  # type: ignore[union-attr]
+            names.setdefault(piece.name)  # type: ignore[union-attr]
+    return list(names)
+
+
 def escape_literal(text: str) -> str:
     """`text` written so that it renders to itself: every "{{" gets an odd backslash run."""
     out: list[str] = []

@@ -49,6 +49,11 @@ class RenderedEmail:
     missing: tuple[str, ...]
 
 
+# The values every lead has, and those the sending inbox brings: never unknown merge tags.
+LEAD_BUILTINS = ("first_name", "last_name", "email", "full_name", "contact")
+SENDER_VARIABLES = ("sender_first_name", "sender_last_name", "sender_email")
+
+
 def lead_variables(lead: Lead, inbox: Inbox | None = None) -> dict[str, object]:
     """The values `{{…}}` tags read for this lead, sent from `inbox` (if known)."""
     builtins: dict[str, object] = {
@@ -126,7 +131,8 @@ def render_variant(
     thread of step 1, whose rendered subject `thread_subject` is. The HTML is sanitised again
     (`html_body.normalize_html`): a value can complete a URL the stored template could not
     judge (`<a href="{{website}}">` with `javascript:…`). The sending inbox's `signature`
-    ends both bodies. The text's line ends are "\n" and it does not end with one: a MIME part
+    ends both bodies, before their unsubscribe footer when they end with one (`_signed`). The
+    text's line ends are "\n" and it does not end with one: a MIME part
     carries it so (its last line end belongs to the boundary that follows).
     Raises MergeTagError, and TooLong past a cap (MAX_RENDERED_SUBJECT, MAX_RENDERED_BODY).
     """
@@ -152,12 +158,37 @@ def render_variant(
     body_text = _LINE_ENDS.sub("\n", text.text).rstrip("\n")
     if signature.strip():
         signature_html = html_body.normalize_html(signature.replace("\n", "<br>"))
-        body_html = f"{body_html}<br><br>{signature_html}"
-        body_text = f"{body_text}\n\n{html_body.html_to_text(signature_html)}"
+        body_html = _signed(body_html, signature_html, "<br><br>", template=variant.body_html)
+        body_text = _signed(
+            body_text,
+            html_body.html_to_text(signature_html),
+            "\n\n",
+            template=_LINE_ENDS.sub("\n", variant.body_text or "").rstrip("\n"),
+        )
     missing = dict.fromkeys([*subject.missing, *html.missing, *text.missing])
     return RenderedEmail(
         subject=subject_text, body_html=body_html, body_text=body_text, missing=tuple(missing)
     )
+
+
+def _signed(body: str, signature: str, paragraph: str, *, template: str | None) -> str:
+    """The signature after the body, but before its unsubscribe footer: the footer is last.
+
+    Where the footer starts is read from the template (`html_body.split_footer`), whose link
+    is still a `{{unsubscribe_url}}` tag; the rendered body has as many separators after that
+    point (the footer's own), so it is split at the same one, counted from the end."""
+    separator, footer = html_body.split_footer(template or "", html=paragraph == "<br><br>")
+    if not footer:
+        return f"{body}{paragraph}{signature}" if body else signature
+    if not separator:  # the body is the footer alone
+        return f"{signature}{paragraph}{body}"
+    cut = footer.count(separator) + 1
+    parts = body.rsplit(separator, cut)
+    if len(parts) <= cut:
+        return f"{signature}{paragraph}{body}"
+    head = separator.join(parts[:-cut])
+    tail = separator.join(parts[-cut:])
+    return f"{head}{paragraph}{signature}{separator}{tail}"
 
 
 def check_template(*, subject: str | None, body_html: str | None) -> None:
@@ -199,14 +230,15 @@ def preview(
     With `variables`, the values are taken as given (names normalise as everywhere; an
     inbox fills the sender's names they leave out) and the spintax seed is the variant's
     own, so the same values preview the same way.
-    A lead's preview carries its real unsubscribe link, and an inbox's preview its signature,
-    as the send will. Raises MergeTagError if stored content does not parse (it was validated
-    on save), and TooLong past a cap.
+    A lead's preview carries its real unsubscribe link (wherever the body has the tag, whether
+    or not the campaign adds the header), and an inbox's preview its signature, before the
+    unsubscribe footer, as the send will. Raises MergeTagError if stored content does not parse
+    (it was validated on save), and TooLong past a cap.
     """
     unsubscribe_url = None
     if lead is not None:
         values = lead_variables(lead, inbox)
-        unsubscribe_url = unsubscribe.url_in(variant.sequence.campaign, lead)
+        unsubscribe_url = unsubscribe.url_for(lead)
     else:
         values = merge_values(variables or {}, sender_variables(inbox))
 

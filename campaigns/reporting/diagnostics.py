@@ -34,6 +34,8 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from functools import reduce
+from operator import or_
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,9 +51,12 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce, Concat
+from django.db.models.lookups import Exact
 
-from campaigns.models import Campaign, Send
+from campaigns.content import merge_tags, rendering
+from campaigns.models import Campaign, Send, Variant
 from campaigns.sending import outbox, rules
 from campaigns.sending.rules import InboxState
 from inboxes import pace
@@ -147,6 +152,7 @@ class LeadsDiagnosis:
     failed: int
     finished: int
     stopped: StoppedDiagnosis
+    empty_merge_tags: int
 
 
 @dataclass(frozen=True)
@@ -168,7 +174,8 @@ def campaign_diagnosis(*, campaign: Campaign, now: datetime) -> Diagnosis:
     window = _window(campaign, now)
     daily_limit = _daily_limit(campaign, now)
     inboxes = _inboxes(campaign, now)
-    leads, due_by_provider = _leads(campaign, now)
+    empty_tags = _empty_tags(campaign)
+    leads, due_by_provider = _leads(campaign, now, empty_tags)
 
     reasons: list[Reason] = []
     warnings: list[Reason] = []
@@ -177,6 +184,8 @@ def campaign_diagnosis(*, campaign: Campaign, now: datetime) -> Diagnosis:
     _limit_reasons(campaign, daily_limit, reasons)
     _inbox_reasons(inboxes, reasons, warnings)
     _lead_reasons(campaign, inboxes, leads, due_by_provider, reasons, warnings)
+    if empty_tags.leads:
+        warnings.append(Reason("empty_merge_tags", _empty_tags_message(empty_tags)))
     return Diagnosis(
         checked_at=now,
         sending=not reasons,
@@ -296,7 +305,9 @@ def _state_of(key: str) -> str:
     return "finished"  # its last email was sent (or bounced, which its flag says first)
 
 
-def _leads(campaign: Campaign, now: datetime) -> tuple[LeadsDiagnosis, Counter[str | None]]:
+def _leads(
+    campaign: Campaign, now: datetime, empty_tags: "EmptyTags"
+) -> tuple[LeadsDiagnosis, Counter[str | None]]:
     """The lead counts, and the leads due for step 1 by their ESP (None: not detected yet)."""
     rows = (
         _lead_states(campaign, now)
@@ -338,8 +349,74 @@ def _leads(campaign: Campaign, now: datetime) -> tuple[LeadsDiagnosis, Counter[s
         stopped=StoppedDiagnosis(
             total=stopped.total(), other=stopped["other"], **{r: stopped[r] for r in NAMED_REASONS}
         ),
+        empty_merge_tags=empty_tags.leads,
     )
     return leads, due_by_provider
+
+
+# --- Merge tags a lead has no value for --------------------------------------------------------
+
+# The variables a diagnosis counts empty tags for, at most (one query counts them all).
+MAX_COUNTED_VARIABLES = 20
+# Never empty (`contact` falls back to the address), or not the lead's (the inbox's).
+_ALWAYS_FILLED = {"email", "contact", *rendering.SENDER_VARIABLES}
+
+
+@dataclass(frozen=True)
+class EmptyTags:
+    leads: int  # leads still to be emailed with at least one empty tag
+    by_name: dict[str, int]  # for each variable, the leads without a value for it
+
+
+def _value_missing(name: str) -> Q:
+    """The lead has no value for the variable `name`: no key, null, or ""."""
+    value = Coalesce(KeyTextTransform(name, "variables"), Value(""), output_field=CharField())
+    # Normal names never hold "__"; the trailing `exact` keeps a name such as `contains`
+    # a key rather than a lookup. None there is JSON null (KeyTransformExact).
+    return Q(Exact(value, "")) | Q(**{f"variables__{name}__exact": None})
+
+
+def _empty_for(name: str) -> Q:
+    """What renders a fallback-less `{{name}}` empty for a lead (rendering.lead_variables: a
+    built-in with a value wins, an empty one leaves the name to the variable)."""
+    if name in ("first_name", "last_name"):
+        return Q(**{name: ""}) & _value_missing(name)
+    if name == "full_name":
+        return Q(first_name="", last_name="") & _value_missing(name)
+    return _value_missing(name)
+
+
+def _empty_tags(campaign: Campaign) -> EmptyTags:
+    """The leads still to be emailed (a step due or waiting, not marked unsubscribed,
+    bounced or blocklisted) that some enabled variant's fallback-less merge tag would leave
+    empty: two queries, the variants and one count over the leads."""
+    names: dict[str, None] = {}
+    for subject, body in Variant.objects.filter(
+        sequence__campaign=campaign, enabled=True
+    ).values_list("subject", "body_html"):
+        for text in (subject or "", body or ""):
+            try:
+                names.update(dict.fromkeys(merge_tags.variables_without_fallback(text)))
+            except merge_tags.MergeTagError:
+                continue  # validated on save; an old row must not break the diagnosis
+    # A digits-only key reads as an array index in PostgreSQL's JSON operators: left out.
+    counted = [n for n in names if n not in _ALWAYS_FILLED and not n.isdigit()]
+    counted = counted[:MAX_COUNTED_VARIABLES]
+    if not counted:
+        return EmptyTags(leads=0, by_name={})
+    conditions = {name: _empty_for(name) for name in counted}
+    counts = Lead.objects.filter(
+        campaign=campaign,
+        next_due_at__isnull=False,
+        is_unsubscribed=False,
+        is_bounced=False,
+        is_blocklisted=False,
+    ).aggregate(
+        any_empty=Count("pk", filter=reduce(or_, conditions.values())),
+        **{f"n{i}": Count("pk", filter=q) for i, q in enumerate(conditions.values())},
+    )
+    by_name = {name: counts[f"n{i}"] for i, name in enumerate(counted) if counts[f"n{i}"]}
+    return EmptyTags(leads=counts["any_empty"], by_name=by_name)
 
 
 # --- Explaining ------------------------------------------------------------------------------
@@ -490,6 +567,19 @@ def _lead_reasons(
                 f"{leads.stopped.total} stopped, {leads.failed} failed.",
             )
         )
+
+
+def _empty_tags_message(empty_tags: EmptyTags) -> str:
+    named = ", ".join(
+        f"{{{{{name}}}}} ({_n(n, 'lead')})"
+        for name, n in sorted(empty_tags.by_name.items(), key=lambda item: -item[1])[:5]
+    )
+    return (
+        f"{_n(empty_tags.leads, 'lead')} still to be emailed "
+        f"{'has' if empty_tags.leads == 1 else 'have'} no value for a merge tag without "
+        f"a fallback, which renders empty for them: {named}. Add the variable to those leads, "
+        "or a fallback to the tag ({{name|fallback}})."
+    )
 
 
 def _esp_matching(

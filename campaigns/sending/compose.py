@@ -49,7 +49,7 @@ def rendered_of(send: Send, thread: Thread) -> rendering.RenderedEmail:
     same email, as long as none of the three was edited since (the unified inbox shows a
     lead's campaign emails through here). Raises MergeTagError and TooLong.
     """
-    lead, inbox, campaign = send.lead, send.inbox, send.campaign
+    lead, inbox = send.lead, send.inbox
     assert send.variant is not None
     # The preview renders through the same function: what it shows is what goes out.
     return rendering.render_variant(
@@ -57,7 +57,7 @@ def rendered_of(send: Send, thread: Thread) -> rendering.RenderedEmail:
         rendering.lead_variables(lead, inbox),
         seed=rendering.lead_seed(lead, send.variant),
         thread_subject=thread.first_subject or None,
-        unsubscribe_url=unsubscribe.url_in(campaign, lead),
+        unsubscribe_url=unsubscribe.url_for(lead),
         signature=inbox.signature if inbox is not None else "",
     )
 

@@ -155,11 +155,13 @@ MAX_OUT_OF_OFFICE_DAYS = MAX_DELAY_DAYS
 @transaction.atomic
 def lead_unsubscribe(*, lead: Lead) -> None:
     """The lead asked to hear no more: marked, its sequence stopped, its address blocklisted."""
+    # The blocklist first: it takes the workspace's blocklist lock and then marks leads, so
+    # taking this lead's row lock before it could deadlock with a removal doing the same.
+    blocklist_add(workspace=lead.workspace, raw=lead.email)
     lead = _lock(lead)
     at = now()
     Lead.objects.filter(pk=lead.pk).update(is_unsubscribed=True, updated_at=at)
     outbox.stop_held_leads(_campaign(lead), Lead.objects.filter(pk=lead.pk), at)
-    blocklist_add(workspace=lead.workspace, raw=lead.email)
     if not lead.is_unsubscribed:
         events.lead_unsubscribed(lead, _campaign(lead), at)
 

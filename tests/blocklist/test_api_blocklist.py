@@ -141,16 +141,15 @@ def test_bulk_add_rejects_bad_shapes_and_stores_nothing(api, payload):
     assert not BlocklistEntry.objects.exists()
 
 
-def test_fields_a_client_may_not_set_are_ignored(api, charlie):
-    forced_id = str(uuid.uuid4())
+def test_fields_a_client_may_not_set_are_refused_by_name(api, charlie):
     response = api.post(
         URL,
-        {"email": "a@acme.com", "id": forced_id, "workspace": str(charlie.workspace.pk)},
+        {"email": "a@acme.com", "id": str(uuid.uuid4()), "workspace": str(charlie.workspace.pk)},
         format="json",
     )
-    assert response.status_code == 201
-    assert response.json()["data"]["id"] != forced_id
-    assert BlocklistEntry.objects.get().workspace != charlie.workspace
+    assert response.status_code == 422
+    assert set(response.json()["details"]) == {"id", "workspace"}
+    assert not BlocklistEntry.objects.exists()
 
 
 def test_list_filters_by_type(api, alice):

@@ -136,25 +136,29 @@ def test_the_same_email_may_be_an_inbox_in_another_workspace(api, charlie):
     assert api.post(URL, a_body(), format="json").status_code == 201
 
 
-def test_fields_a_client_may_not_set_are_ignored(api, alice, charlie):
-    forced = str(uuid.uuid4())
-    body = a_body(
-        id=forced,
-        workspace=str(charlie.workspace.pk),
-        connection_status="connected",
-        provider="google",
-        connection_type="oauth",
-        is_warming=True,
-    )
-    data = api.post(URL, body, format="json").json()["data"]
-    assert data["id"] != forced
-    assert data["connection_status"] == "pending"
-    assert (data["provider"], data["connection_type"], data["is_warming"]) == (
-        "other",
-        "imap_smtp",
-        False,
-    )
-    assert Inbox.objects.get().workspace == alice.workspace
+def test_fields_a_client_may_not_set_are_refused_by_name(api, alice, charlie):
+    forced = {
+        "id": str(uuid.uuid4()),
+        "workspace": str(charlie.workspace.pk),
+        "connection_status": "connected",
+        "provider": "google",
+        "connection_type": "oauth",
+        "is_warming": True,
+    }
+    response = api.post(URL, a_body(**forced), format="json")
+    assert response.status_code == 422
+    assert set(response.json()["details"]) == set(forced)
+    assert not Inbox.objects.exists()
+
+
+def test_an_unknown_field_of_a_server_is_refused_where_it_is(api):
+    body = a_body()
+    body["smtp"]["tls"] = True
+    response = api.post(URL, body, format="json")
+    assert response.status_code == 422
+    assert response.json()["details"] == {
+        "smtp.tls": ["Unknown field: this endpoint does not take it."]
+    }
 
 
 def _without(body, path):
@@ -514,27 +518,27 @@ def test_bad_patch_input_is_422_and_changes_nothing(api, alice, field, value):
     assert Inbox.objects.values().get(pk=inbox.pk) == before
 
 
-def test_patch_ignores_fields_it_does_not_edit(api, alice):
+def test_patch_refuses_fields_it_does_not_edit_and_changes_nothing(api, alice):
     inbox = InboxFactory(workspace=alice.workspace, email="sam@acme.com", provider="other")
-    response = api.patch(
-        f"{URL}/{inbox.pk}",
-        {
-            "email": "other@acme.com",
-            "provider": "google",
-            "connection_status": "connected",
-            "smtp": {"password": "changed"},
-            "smtp_password": "changed",
-            "workspace": "x",
-        },
-        format="json",
-    )
-    assert response.status_code == 200
+    forced = {
+        "email": "other@acme.com",
+        "provider": "google",
+        "connection_status": "connected",
+        "smtp": {"password": "changed"},
+        "smtp_password": "changed",
+        "workspace": "x",
+    }
+    response = api.patch(f"{URL}/{inbox.pk}", {"first_name": "Samuel", **forced}, format="json")
+    assert response.status_code == 422
+    assert set(response.json()["details"]) == set(forced)
     inbox.refresh_from_db()
-    assert (inbox.email, inbox.provider, inbox.connection_status) == (
+    assert (inbox.email, inbox.provider, inbox.connection_status, inbox.first_name) == (
         "sam@acme.com",
         "other",
         "pending",
+        inbox.first_name,
     )
+    assert inbox.first_name != "Samuel"
     assert inbox.smtp_password == "smtp-secret-1"
 
 

@@ -214,14 +214,24 @@ def test_bulk_rejects_bad_shapes_with_422_and_stores_nothing(api, bulk_url, payl
     assert not Lead.objects.exists()
 
 
-def test_bulk_never_writes_fields_a_client_may_not_set(api, bulk_url):
-    api.post(
+def test_bulk_reports_fields_a_client_may_not_set_as_that_leads_error(api, bulk_url):
+    response = api.post(
         bulk_url,
-        {"leads": [{"email": "a@acme.com", "status": "replied", "is_bounced": True, "id": "x"}]},
+        {
+            "leads": [
+                {"email": "a@acme.com", "status": "replied", "is_bounced": True, "id": "x"},
+                {"email": "b@acme.com"},
+            ]
+        },
         format="json",
     )
-    lead = Lead.objects.get()
-    assert (lead.status, lead.is_bounced) == ("uncontacted", False)
+    data = response.json()["data"]
+    assert (data["created"], len(data["errors"])) == (1, 1)
+    assert data["errors"][0]["index"] == 0
+    assert set(data["errors"][0]["details"]) == {"status", "is_bounced", "id"}
+    assert list(Lead.objects.values_list("email", "status", "is_bounced")) == [
+        ("b@acme.com", "uncontacted", False)
+    ]
 
 
 def test_bulk_on_another_workspaces_campaign_is_404_and_stores_nothing(alice, charlie, bulk_url):

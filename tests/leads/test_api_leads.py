@@ -155,35 +155,24 @@ def test_variable_names_are_stored_in_their_normal_form(api, campaign):
     assert response.json()["data"]["variables"] == {"company_name": "Acme", "linkedin_url": None}
 
 
-def test_fields_a_client_may_not_set_are_never_written(api, campaign, charlie):
+def test_fields_a_client_may_not_set_are_refused_by_name_and_never_written(api, campaign, charlie):
     other_campaign = CampaignFactory(workspace=charlie.workspace)
-    forced_id = str(uuid.uuid4())
-    response = api.post(
-        leads_url(campaign),
-        {
-            "email": "bob@acme.com",
-            "id": forced_id,
-            "status": "replied",
-            "is_bounced": True,
-            "is_unsubscribed": True,
-            "is_blocklisted": True,
-            "provider": "google",
-            "workspace": str(charlie.workspace.pk),
-            "campaign": str(other_campaign.pk),
-            "created_at": "2001-01-01T00:00:00Z",
-        },
-        format="json",
-    )
+    forced = {
+        "id": str(uuid.uuid4()),
+        "status": "replied",
+        "is_bounced": True,
+        "is_unsubscribed": True,
+        "is_blocklisted": True,
+        "provider": "google",
+        "workspace": str(charlie.workspace.pk),
+        "campaign": str(other_campaign.pk),
+        "created_at": "2001-01-01T00:00:00Z",
+    }
+    response = api.post(leads_url(campaign), {"email": "bob@acme.com", **forced}, format="json")
 
-    assert response.status_code == 201
-    data = response.json()["data"]
-    assert data["id"] != forced_id
-    assert data["status"] == "uncontacted"
-    assert data["is_bounced"] is data["is_unsubscribed"] is data["is_blocklisted"] is False
-    assert data["provider"] is None
-    assert not data["created_at"].startswith("2001")
-    lead = Lead.objects.get()
-    assert (lead.campaign, lead.workspace) == (campaign, campaign.workspace)
+    assert response.status_code == 422
+    assert set(response.json()["details"]) == set(forced)
+    assert not Lead.objects.exists()
 
 
 def test_a_duplicate_email_fails_with_409_and_the_existing_leads_id(api, campaign):
@@ -350,7 +339,7 @@ def test_patch_changes_names_and_replaces_variables(api, campaign):
 
     response = api.patch(
         lead_url(lead),
-        {"first_name": "Robert", "variables": {"Role": "CEO"}, "email": "new@x.com"},
+        {"first_name": "Robert", "variables": {"Role": "CEO"}},
         format="json",
     )
 
@@ -359,25 +348,29 @@ def test_patch_changes_names_and_replaces_variables(api, campaign):
     assert (data["first_name"], data["last_name"]) == ("Robert", "Smith")
     assert data["variables"] == {"role": "CEO"}
     lead.refresh_from_db()
-    assert lead.email != "new@x.com"
     assert lead.search_text == f"{lead.email_key} robert smith"
 
 
-def test_patch_never_writes_fields_a_client_may_not_set(api, campaign):
-    lead = LeadFactory(campaign=campaign)
-    response = api.patch(
-        lead_url(lead),
-        {"status": "replied", "is_bounced": True, "provider": "google", "is_blocklisted": True},
-        format="json",
-    )
-    assert response.status_code == 200
+def test_patch_refuses_fields_it_does_not_edit_and_changes_nothing(api, campaign):
+    lead = LeadFactory(campaign=campaign, first_name="Bob")
+    forced = {
+        "email": "new@x.com",
+        "status": "replied",
+        "is_bounced": True,
+        "provider": "google",
+        "is_blocklisted": True,
+    }
+    response = api.patch(lead_url(lead), {"first_name": "Robert", **forced}, format="json")
+    assert response.status_code == 422
+    assert set(response.json()["details"]) == set(forced)
     lead.refresh_from_db()
-    assert (lead.status, lead.is_bounced, lead.provider, lead.is_blocklisted) == (
+    assert (lead.first_name, lead.status, lead.is_bounced, lead.provider) == (
+        "Bob",
         "uncontacted",
         False,
         None,
-        False,
     )
+    assert lead.email != "new@x.com"
 
 
 @pytest.mark.parametrize(

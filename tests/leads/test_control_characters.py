@@ -250,5 +250,6 @@ def test_the_admin_import_reports_a_name_with_a_line_break_by_line(campaign):
     assert [str(message) for message in response.context["messages"]] == [
         '"Spring": 2 rows, 1 created, 0 updated, 0 skipped, 1 failed.',
         "line 3: first_name: This field must not contain a line break.",
+        "3 lines read as 2 rows: lines 3-4 are one row (a quoted cell holds line breaks).",
     ]
     assert list(Lead.objects.values_list("email", flat=True)) == ["ann@x.com"]

@@ -1,6 +1,7 @@
 """`manage.py import_leads`: the CSV files people export, bad rows by line, good rows kept."""
 
 import io
+import re
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -224,3 +225,80 @@ def test_batches_report_line_numbers_across_batch_boundaries(campaign):
     )
     assert [line for line, _ in result.errors] == [8, 15, 22, 29]
     assert result.created == 25
+
+
+def test_an_unterminated_quote_is_named_with_its_line_and_the_rows_it_swallowed(run):
+    out, err = run('email,first_name\n"unterminated@x.example.com,Bob\nnext@x.example.com,Next\n')
+
+    assert err == (
+        'line 2: The quote that opens the "email" cell on line 2 is never closed, so lines 2-3 '
+        "were read as one row and not imported: close the quote, or write a quote inside a "
+        'cell as "".\n'
+    )
+    assert "1 row, 0 created, 0 updated, 0 skipped, 1 failed" in out
+    assert out.splitlines()[1] == (
+        "2 lines read as 1 row: lines 2-3 are one row (a quoted cell holds line breaks)."
+    )
+    assert not Lead.objects.exists()
+
+
+def test_a_quote_closed_only_by_a_later_cells_quote_is_reported_and_the_rest_imported(run):
+    out, err = run(
+        "Email,First Name,Company\n"  # 1
+        "ann@x.com,Ann,Initech\n"  # 2
+        'bob@x.com,"Bob,Acme\n'  # 3: the quote is never closed on its line
+        'kim@x.com,Kim,"Umbrella"\n'  # 4: ... so this quote closes it, mid-cell
+        "zoe@x.com,Zoe,Globex\n"  # 5
+    )
+
+    assert err.splitlines() == [
+        'line 3: The quote that opens the "First Name" cell on line 3 is not closed where the '
+        "cell ends, so lines 3-4 were read as one row and not imported: close the quote, or "
+        'write a quote inside a cell as "".'
+    ]
+    assert sorted(leads()) == ["ann@x.com", "zoe@x.com"]
+    assert "3 rows, 2 created, 0 updated, 0 skipped, 1 failed" in out
+    assert "4 lines read as 3 rows: lines 3-4 are one row" in out
+
+
+def test_a_quoted_cell_with_line_breaks_is_kept_and_the_summary_says_lines_and_rows_differ(run):
+    out, err = run(
+        "email,address\n"  # 1
+        'ann@x.com,"1 Main St\nSpringfield"\n'  # 2-3
+        "\n"  # 4
+        'bob@x.com,"2 Elm St\r\nShelbyville\nUSA"\n'  # 5-7
+        "kim@x.com,3 Oak St\n"  # 8
+    )
+
+    assert err == ""
+    assert leads()["ann@x.com"][2] == {"address": "1 Main St\nSpringfield"}
+    assert leads()["bob@x.com"][2] == {"address": "2 Elm St\r\nShelbyville\nUSA"}
+    assert out.splitlines()[1] == (
+        "7 lines read as 3 rows: lines 2-3, 5-7 are one row each (a quoted cell holds line "
+        "breaks); 1 blank line skipped."
+    )
+
+
+def test_lines_and_rows_that_match_add_no_note(run):
+    out, _ = run("email\nann@x.com\n")
+    assert out.splitlines()[0].endswith("rows/s)")
+    assert "1 row, 1 created" in out
+    assert len(out.splitlines()) == 1
+
+
+def test_a_lost_quote_longer_than_a_cell_may_be_is_reported_not_a_crash(run):
+    filler = "".join(f"u{n}@x.com,{'x' * 100}\n" for n in range(12_000))  # > 1 MiB
+    _, err = run('email,notes\n"lost@x.com,quote\n' + filler)
+
+    found = re.fullmatch(
+        r'line 2: The quote that opens the "email" cell on line 2 is not closed within '
+        r"1,048,576 characters, so lines 2-(\d+) were read as one row and not imported "
+        r"\(reading went on at line (\d+)\): close the quote, or write a quote inside a "
+        r'cell as ""\.',
+        err.splitlines()[0],
+    )
+    assert found, err.splitlines()[0]
+    last = int(found[1])
+    assert int(found[2]) == last + 1
+    assert 9000 < last < 10_000  # about 1 MiB of 110-character lines
+    assert Lead.objects.count() == 12_000 - (last - 2)

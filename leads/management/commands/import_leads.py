@@ -11,6 +11,7 @@ from campaigns.models import Campaign
 from leads.imports import ImportRefused
 from leads.inputs import IF_EXISTS_CHOICES, IfExists
 from leads.services import lead_import_csv
+from reachkit.text import plural
 
 
 def count_lines(path: Path) -> int:
@@ -75,10 +76,13 @@ class Command(BaseCommand):
             self.stderr.write(f"line {line}: {message}")
         rate = result.rows / seconds if seconds else 0
         self.stdout.write(
-            f'{path.name} → "{campaign.name}": {result.rows:,} rows, {result.created:,} created, '
-            f"{result.updated:,} updated, {result.skipped:,} skipped, "
-            f"{len(result.errors):,} failed in {seconds:.1f}s ({rate:,.0f} rows/s)"
+            f'{path.name} → "{campaign.name}": {plural(result.rows, "row")}, '
+            f"{result.created:,} created, {result.updated:,} updated, {result.skipped:,} "
+            f"skipped, {len(result.errors):,} failed in {seconds:.1f}s ({rate:,.0f} rows/s)"
         )
+        note = result.lines_note()
+        if note is not None:
+            self.stdout.write(note)
 
     @staticmethod
     def _campaign(raw: str) -> Campaign:

@@ -144,16 +144,18 @@ def test_create_accepts_a_150_character_name(api):
     assert response.status_code == 201
 
 
-def test_create_ignores_fields_a_client_may_not_set(api, charlie):
+def test_create_refuses_fields_a_client_may_not_set_naming_them(api, charlie):
     response = api.post(
         URL,
         {"name": "n", "status": "active", "workspace": str(charlie.workspace.pk), "progress": 80},
         format="json",
     )
-    assert response.status_code == 201
-    campaign = Campaign.objects.get(pk=response.json()["data"]["id"])
-    assert (campaign.status, campaign.progress) == ("draft", 0)
-    assert campaign.workspace != charlie.workspace
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "validation_error"
+    assert set(body["details"]) == {"status", "workspace", "progress"}
+    assert body["details"]["progress"] == ["Unknown field: this endpoint does not take it."]
+    assert not Campaign.objects.exists()
 
 
 def test_create_with_a_non_object_body_is_422(api):

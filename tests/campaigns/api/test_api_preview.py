@@ -4,6 +4,7 @@ import uuid
 
 import pytest
 
+from campaigns.content import unsubscribe
 from campaigns.models import Variant
 from leads.inputs import MAX_VARIABLE_NAME_LENGTH, MAX_VARIABLE_VALUE_LENGTH
 from tests.campaigns.factories import CampaignFactory
@@ -182,3 +183,56 @@ def test_a_preview_with_an_inbox_ends_with_its_signature(api, alice, campaign, v
     data = response.json()["data"]
     assert data["body_html"].endswith("<br><br>Grace<br>Acme")
     assert data["body_text"].endswith("\n\nGrace\nAcme")
+
+
+def test_a_leads_preview_puts_the_signature_before_the_unsubscribe_footer(api, alice, campaign):
+    response = api.patch(
+        f"/api/v1/campaigns/{campaign.pk}", {"unsubscribe_option": True}, format="json"
+    )
+    assert response.status_code == 200
+    variant = Variant.objects.get(sequence__campaign=campaign, letter="A")
+    variant.refresh_from_db()
+    lead = LeadFactory(campaign=campaign, first_name="Ada")
+    inbox = InboxFactory(workspace=alice.workspace, signature="Grace\nAcme")
+
+    data = api.post(
+        url(campaign, variant), {"lead_id": str(lead.pk), "inbox_id": str(inbox.pk)}, format="json"
+    ).json()["data"]
+
+    link = unsubscribe.url_for(lead)
+    assert data["body_html"].endswith(f'Grace<br>Acme<br><br><a href="{link}">Unsubscribe</a>')
+    assert data["body_text"].endswith(f"Grace\nAcme\n\nUnsubscribe ({link})")
+    assert "{{" not in data["body_html"] + data["body_text"]
+
+
+def test_a_link_written_in_the_body_is_filled_for_a_lead_without_the_option(api, campaign):
+    variant = Variant.objects.get(sequence__campaign=campaign, letter="A")
+    response = api.patch(
+        f"/api/v1/campaigns/{campaign.pk}/variants/{variant.pk}",
+        {"subject": "Hi", "body_html": 'Hello.<br><br><a href="{{unsubscribe_url}}">Opt out</a>'},
+        format="json",
+    )
+    assert response.status_code == 200
+    lead = LeadFactory(campaign=campaign)
+
+    data = api.post(url(campaign, variant), {"lead_id": str(lead.pk)}, format="json").json()
+    link = unsubscribe.url_for(lead)
+    assert data["data"]["body_html"] == f'Hello.<br><br><a href="{link}">Opt out</a>'
+    assert data["data"]["body_text"] == f"Hello.\n\nOpt out ({link})"
+
+
+def test_a_signature_goes_last_when_the_link_is_not_the_last_paragraph(api, alice, campaign):
+    variant = Variant.objects.get(sequence__campaign=campaign, letter="A")
+    api.patch(
+        f"/api/v1/campaigns/{campaign.pk}/variants/{variant.pk}",
+        {
+            "subject": "Hi",
+            "body_html": 'No more? <a href="{{unsubscribe_url}}">Here</a><br><br>Bye',
+        },
+        format="json",
+    )
+    inbox = InboxFactory(workspace=alice.workspace, signature="Grace")
+    data = api.post(
+        url(campaign, variant), {"variables": {}, "inbox_id": str(inbox.pk)}, format="json"
+    ).json()["data"]
+    assert data["body_html"].endswith("Bye<br><br>Grace")

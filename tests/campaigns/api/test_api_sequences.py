@@ -126,13 +126,20 @@ def test_updating_the_last_steps_delay_is_stored_but_shown_as_null(api, campaign
 
 
 @pytest.mark.parametrize(
-    "payload", [{}, {"delay_days": None}, {"delay_days": 400}, {"delay_days": "1"}, {"step": 3}]
+    ("payload", "fields"),
+    [
+        ({}, {"delay_days"}),
+        ({"delay_days": None}, {"delay_days"}),
+        ({"delay_days": 400}, {"delay_days"}),
+        ({"delay_days": "1"}, {"delay_days"}),
+        ({"step": 3}, {"delay_days", "step"}),  # step: not a field PATCH takes
+    ],
 )
-def test_update_needs_a_valid_delay(api, campaign, payload):
+def test_update_needs_a_valid_delay(api, campaign, payload, fields):
     only = Sequence.objects.get(campaign=campaign)
     response = api.patch(url(campaign, only), payload, format="json")
     assert response.status_code == 422
-    assert set(response.json()["details"]) == {"delay_days"}
+    assert set(response.json()["details"]) == fields
     assert steps(campaign) == [(1, 3)]
 
 
@@ -193,3 +200,29 @@ def test_another_workspaces_steps_are_404_and_nothing_changes(
         assert getattr(charlie.client, method)(mixed, payload, format="json").status_code == 404
     assert steps(campaign) == [(1, 3)]
     assert steps(charlies) == [(1, 3)]
+
+
+def test_the_readmes_three_step_example(api, campaign):
+    """delay_days is the wait after a step: the README's and the OpenAPI document's example."""
+    first = Sequence.objects.get(campaign=campaign)
+    base = f"/api/v1/campaigns/{campaign.pk}/sequences"
+    assert api.patch(f"{base}/{first.pk}", {"delay_days": 2}, format="json").status_code == 200
+    second = api.post(base, {"delay_days": 5}, format="json").json()["data"]
+    assert (second["step"], second["delay_days"]) == (2, None)  # last: nothing follows yet
+    third = api.post(base, {}, format="json").json()["data"]
+    assert (third["step"], third["delay_days"]) == (3, None)
+
+    listed = api.get(base).json()["data"]
+    assert [(step["step"], step["delay_days"]) for step in listed] == [(1, 2), (2, 5), (3, None)]
+
+
+def test_the_openapi_document_says_what_delay_days_means(api):
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(public=True)
+    create = schema["paths"]["/api/v1/campaigns/{campaign_id}/sequences"]["post"]
+    assert "is the wait after it" in create["description"]
+    assert '`POST /sequences {"delay_days": 5}` (step 2)' in create["description"]
+    body = create["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    component = schema["components"]["schemas"][body.rpartition("/")[2]]
+    assert "The new step's own delay" in component["properties"]["delay_days"]["description"]

@@ -1,12 +1,16 @@
 """Variants: create, update, delete; letters; the last enabled variant; HTML; merge tags."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from campaigns.content import html_body
 from campaigns.models import Sequence, Variant
 from tests.campaigns.factories import CampaignFactory, SequenceFactory, VariantFactory
+from tests.leads.factories import LeadFactory
 
-VARIANT_FIELDS = {"id", "subject", "body_html", "body_text", "enabled"}
+# The spec's fields, and (issue 16) the letter and the warnings about unknown merge tags.
+VARIANT_FIELDS = {"id", "letter", "subject", "body_html", "body_text", "enabled", "warnings"}
 
 
 @pytest.fixture
@@ -54,6 +58,7 @@ def test_create_adds_the_next_letter_and_returns_the_variant(api, campaign, step
     assert "<b>there</b>" in data["body_html"]
     assert "<p>" not in data["body_html"]
     assert data["body_text"] == html_body.html_to_text(data["body_html"])
+    assert (data["letter"], data["warnings"]) == ("B", [])
     variant = Variant.objects.get(pk=data["id"])
     assert (variant.letter, variant.workspace_id) == ("B", campaign.workspace_id)
 
@@ -455,3 +460,57 @@ def test_a_variant_or_step_of_another_campaign_in_the_workspace_is_404(api, alic
         == 404
     )
     assert stored(other_step) == before
+
+
+# --- warnings: merge tags no lead can fill yet ---------------------------------------------------
+
+
+def test_unknown_merge_tags_are_accepted_with_a_warning_naming_them(api, campaign, step):
+    LeadFactory(campaign=campaign, variables={"company": "Acme"})
+    response = api.post(
+        create_url(campaign, step),
+        {
+            "subject": "{{first_name}} at {{company}}: {{Favourite Color}}",
+            "body_html": "{{sender_first_name}} likes {{shoe_size|big}} and {{favourite_color}}",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201
+    warnings = response.json()["data"]["warnings"]
+    assert [(w["code"], w["name"]) for w in warnings] == [
+        ("unknown_merge_tag", "favourite_color"),
+        ("unknown_merge_tag", "shoe_size"),
+    ]
+    assert "renders empty" in warnings[0]["message"]
+    assert "{{favourite_color|…}}" in warnings[0]["message"]
+    assert "its fallback is used" in warnings[1]["message"]
+    assert Variant.objects.filter(sequence=step).count() == 2
+
+
+def test_a_warning_goes_once_a_lead_brings_the_variable(api, campaign, step):
+    variant = variant_a(step)
+    first = api.patch(url(campaign, variant), {"subject": "Hi {{nickname}}"}, format="json")
+    assert [w["name"] for w in first.json()["data"]["warnings"]] == ["nickname"]
+    assert first.json()["data"]["letter"] == "A"
+
+    LeadFactory(campaign=campaign, variables={"nickname": "Ace"})
+    LeadFactory(campaign=CampaignFactory(workspace=campaign.workspace), variables={"x": 1})
+    again = api.patch(url(campaign, variant), {"enabled": True}, format="json")
+    assert again.json()["data"]["warnings"] == []
+
+
+def test_warnings_cost_one_query_however_many_leads_and_tags(api, campaign, step):
+    variant = variant_a(step)
+    tags = " ".join(f"{{{{v{n}}}}}" for n in range(30))
+    api.patch(url(campaign, variant), {"subject": "warm up"}, format="json")
+
+    def cost() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            response = api.patch(url(campaign, variant), {"subject": tags}, format="json")
+        assert len(response.json()["data"]["warnings"]) == 30
+        return len(queries)
+
+    few = cost()
+    LeadFactory.create_batch(40, campaign=campaign, variables={"other": "x"})
+    assert cost() == few

@@ -92,7 +92,17 @@ def test_variant_and_preview_bodies_are_documented(schema):
         schema, "/api/v1/campaigns/{campaign_id}/sequences/{id}/variants", "post", "201"
     )
     variant = resolve(schema, created["properties"]["data"])
-    assert set(variant["properties"]) == {"id", "subject", "body_html", "body_text", "enabled"}
+    assert set(variant["properties"]) == {
+        "id",
+        "letter",
+        "subject",
+        "body_html",
+        "body_text",
+        "enabled",
+        "warnings",
+    }
+    warning = resolve(schema, variant["properties"]["warnings"]["items"])
+    assert set(warning["properties"]) == {"code", "name", "message"}
     preview = body_schema(
         schema, "/api/v1/campaigns/{campaign_id}/variants/{variant_id}/preview", "post", "200"
     )

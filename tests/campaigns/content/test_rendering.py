@@ -226,8 +226,9 @@ def test_a_preview_for_a_lead_carries_its_unsubscribe_link_and_the_inboxs_signat
     inbox = InboxFactory(signature="Sam")
     email = preview(variant, lead=lead, inbox=inbox)
     link = f"{settings.PUBLIC_URL}/u/{unsubscribe.token_for(lead)}"
-    assert email.body_html == f'Hi<br><a href="{link}">Unsubscribe</a><br><br>Sam'
-    assert email.body_text == f"Hi\nUnsubscribe ({link})\n\nSam"
+    # The signature before the unsubscribe footer (here, the body's last line): it is last.
+    assert email.body_html == f'Hi<br><br>Sam<br><a href="{link}">Unsubscribe</a>'
+    assert email.body_text == f"Hi\n\nSam\nUnsubscribe ({link})"
     # Values alone have no lead: the tag stays as written.
     assert "{{unsubscribe_url}}" in preview(variant, variables={}).body_html
 
@@ -261,3 +262,37 @@ def test_a_template_alone_is_checked_with_no_values():
     with pytest.raises(TooLong) as raised:
         check_template(subject="s", body_html="&amp;" * (MAX_RENDERED_BODY // 5 + 1))
     assert raised.value.field == "body_html"
+
+
+@pytest.mark.parametrize(
+    ("body_html", "html", "text"),
+    [
+        (  # the block the unsubscribe option adds: its own paragraph
+            'Hi<br><br><a href="{{unsubscribe_url}}">Unsubscribe</a>',
+            'Hi<br><br>Sam<br><br><a href="{url}">Unsubscribe</a>',
+            "Hi\n\nSam\n\nUnsubscribe ({url})",
+        ),
+        (  # only the link
+            '<a href="{{unsubscribe_url}}">Unsubscribe</a>',
+            'Sam<br><br><a href="{url}">Unsubscribe</a>',
+            "Sam\n\nUnsubscribe ({url})",
+        ),
+        (  # the link mid-body: not a footer
+            'Stop? <a href="{{unsubscribe_url}}">here</a><br><br>Bye',
+            'Stop? <a href="{url}">here</a><br><br>Bye<br><br>Sam',
+            "Stop? here ({url})\n\nBye\n\nSam",
+        ),
+        (  # values with blank lines before the footer do not move it
+            "{{a}}<br><br>{{a}}<br><br>" + '<a href="{{unsubscribe_url}}">Unsubscribe</a>',
+            'x<br><br>x<br><br>Sam<br><br><a href="{url}">Unsubscribe</a>',
+            "x\n\nx\n\nSam\n\nUnsubscribe ({url})",
+        ),
+    ],
+)
+def test_the_signature_goes_before_the_unsubscribe_footer(lead, body_html, html, text):
+    variant = step_one_variant(lead.campaign, body_html=body_html)
+    email = render_variant(
+        variant, {"a": "x"}, seed="s", unsubscribe_url="https://u.test/1", signature="Sam"
+    )
+    assert email.body_html == html.format(url="https://u.test/1")
+    assert email.body_text == text.format(url="https://u.test/1")

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from campaigns import services
-from campaigns.models import Campaign, CampaignInbox, Send
+from campaigns.models import Campaign, CampaignInbox, Send, Variant
 from campaigns.reporting.diagnostics import NAMED_REASONS
 from campaigns.sending import services as sending
 from inboxes.models import Inbox, InboxPace
@@ -125,6 +125,7 @@ def test_an_active_campaign_inside_its_window_with_due_leads_is_sending(api, out
             "inbox_detached": 0,
             "other": 0,
         },
+        "empty_merge_tags": 0,
     }
     assert data["checked_at"].endswith("Z")
 
@@ -454,6 +455,7 @@ def test_each_lead_is_counted_once_in_the_state_that_holds_it(api, outreach, set
             "inbox_detached": 0,
             "other": 0,
         },
+        "empty_merge_tags": 0,
     }
     assert data["sending"] is True
 
@@ -588,8 +590,9 @@ def test_the_diagnosis_costs_the_same_queries_however_many_leads_and_sends(api, 
     many = count_queries(api, outreach.campaign)
 
     # Key, campaign, its inboxes, their paces, their sends today, the campaign's sends
-    # today, the leads by state, the outbox in flight.
-    assert few == many == 8
+    # today, the enabled variants and the leads their tags leave empty, the leads by state,
+    # the outbox in flight.
+    assert few == many == 10
 
 
 def test_another_workspaces_campaign_is_a_404_and_nothing_changes(api, alice, charlie):
@@ -613,3 +616,50 @@ def test_an_unknown_campaign_is_a_404(api):
 
 def test_the_stopped_counts_are_named_by_skip_reasons():
     assert set(NAMED_REASONS) <= set(Send.SkipReason.values)
+
+
+# --- Merge tags without a value ---------------------------------------------------------------
+
+
+def test_leads_a_fallback_less_tag_would_leave_empty_are_counted_and_named(api, outreach):
+    step_one = Variant.objects.get(sequence__campaign=outreach.campaign, sequence__step=1)
+    services.variant_update(
+        variant=step_one,
+        subject="{{first_name}}, {{favourite_color}}?",
+        body_html="{{company|your team}} {{shoe_size}} {{contact}} {{sender_first_name}}",
+    )
+    ann, bob, cat = outreach.add_leads("ann@acme.com", "bob@acme.com", "cat@acme.com")
+    Lead.objects.filter(pk=ann.pk).update(
+        first_name="Ann", variables={"favourite_color": "red", "shoe_size": 38}
+    )
+    Lead.objects.filter(pk=bob.pk).update(
+        first_name="", variables={"first_name": "Bob", "favourite_color": "", "shoe_size": 0}
+    )
+    Lead.objects.filter(pk=cat.pk).update(first_name="", variables={"favourite_color": None})
+    outreach.add_leads("dan@acme.com", is_unsubscribed=True)  # never emailed again: not counted
+
+    data = diagnose(api, outreach.campaign)
+
+    assert data["leads"]["empty_merge_tags"] == 2  # bob (favourite_color), cat (all three)
+    (warning,) = [w for w in data["warnings"] if w["code"] == "empty_merge_tags"]
+    assert warning["message"] == (
+        "2 leads still to be emailed have no value for a merge tag without a fallback, which "
+        "renders empty for them: {{favourite_color}} (2 leads), {{first_name}} (1 lead), "
+        "{{shoe_size}} (1 lead). Add the variable to those leads, or a fallback to the tag "
+        "({{name|fallback}})."
+    )
+    assert data["sending"] is True
+
+
+def test_variables_named_like_json_lookups_are_counted_as_variables(api, outreach):
+    step_one = Variant.objects.get(sequence__campaign=outreach.campaign, sequence__step=1)
+    services.variant_update(variant=step_one, body_html="{{contains}} {{has_key}} {{exact}}")
+    (ann,) = outreach.add_leads("ann@acme.com")
+    Lead.objects.filter(pk=ann.pk).update(variables={"contains": "x", "has_key": "y"})
+
+    data = diagnose(api, outreach.campaign)
+
+    assert data["leads"]["empty_merge_tags"] == 1
+    (warning,) = [w for w in data["warnings"] if w["code"] == "empty_merge_tags"]
+    assert "{{exact}} (1 lead)." in warning["message"]
+    assert "{{contains}}" not in warning["message"]

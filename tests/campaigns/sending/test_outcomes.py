@@ -236,6 +236,32 @@ def test_the_signature_and_reply_to_of_the_inbox(outreach):
     assert "Sam Sender<br>Head of <b>Growth</b>" in html_of(message)
 
 
+def test_the_signature_comes_before_the_unsubscribe_footer_and_matches_the_preview(outreach, api):
+    services.campaign_update(campaign=outreach.campaign, options={"unsubscribe_option": True})
+    outreach.inbox.signature = "Sam Sender\nAcme"
+    outreach.inbox.save()
+    (bob,) = outreach.add_leads("bob@acme.com")
+    outreach.send_due()
+    message = outreach.received()[0].message
+    url = message["List-Unsubscribe"].strip("<>")
+
+    text = text_of(message).rstrip()
+    assert text.endswith(f"Sam Sender\nAcme\n\nUnsubscribe ({url})")
+    assert (
+        html_of(message)
+        .rstrip()
+        .endswith(f'Sam Sender<br>Acme<br><br><a href="{url}">Unsubscribe</a>')
+    )
+    sent = Send.objects.get(lead=bob, status="sent")
+    preview = api.post(
+        f"/api/v1/campaigns/{outreach.campaign.pk}/variants/{sent.variant_id}/preview",
+        {"lead_id": str(bob.pk), "inbox_id": str(outreach.inbox.pk)},
+        format="json",
+    ).json()["data"]
+    assert preview["body_text"] == text
+    assert preview["body_html"] == html_of(message).rstrip()
+
+
 def test_unsubscribe_headers_and_link_and_one_click(outreach, alice):
     services.campaign_update(campaign=outreach.campaign, options={"unsubscribe_option": True})
     (bob,) = outreach.add_leads("bob@acme.com")
