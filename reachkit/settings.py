@@ -385,6 +385,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["reachkit.api.throttling.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api_key": THROTTLE_RATE},
     "DEFAULT_SCHEMA_CLASS": "reachkit.api.schema.AutoSchema",
+    # OPTIONS names the methods and points to the OpenAPI document (reachkit/api/metadata.py).
+    "DEFAULT_METADATA_CLASS": "reachkit.api.metadata.MethodsMetadata",
     "EXCEPTION_HANDLER": "reachkit.api.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%S.%fZ",

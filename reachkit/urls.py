@@ -3,7 +3,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
+from drf_spectacular.renderers import (
+    OpenApiJsonRenderer,
+    OpenApiJsonRenderer2,
+    OpenApiYamlRenderer,
+    OpenApiYamlRenderer2,
+)
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from campaigns.pages import unsubscribe_page
@@ -50,9 +55,18 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("inboxes.urls")),
     path("", include("campaigns.api.urls")),
     path("", include("leads.urls")),
+    # JSON by default (application/vnd.oai.openapi+json); `Accept: application/json` gets the
+    # same JSON under that type, and `application/yaml` or `application/vnd.oai.openapi` YAML.
     path(
         "schema/",
-        SpectacularAPIView.as_view(renderer_classes=[OpenApiJsonRenderer, OpenApiYamlRenderer]),
+        SpectacularAPIView.as_view(
+            renderer_classes=[
+                OpenApiJsonRenderer,
+                OpenApiJsonRenderer2,
+                OpenApiYamlRenderer,
+                OpenApiYamlRenderer2,
+            ]
+        ),
         name="schema",
     ),
     # The split view serves its init script from a URL instead of inline: the page's CSP
@@ -70,6 +84,9 @@ api_v1: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("api/v1/", include(api_v1)),
+    # Any other /api/ path (`/api/campaigns`, without the version) is a 404 in the envelope
+    # too, also under `make run`, where DEBUG would answer Django's page listing the URLs.
+    re_path(r"^api/", api_not_found),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("u/<str:token>", unsubscribe_page, name="unsubscribe"),

@@ -141,3 +141,32 @@ def test_page_and_page_size_are_64_bit_integers(schema):
     for name in ("page", "page_size"):
         assert parameters[name]["schema"]["minimum"] == 1
         assert parameters[name]["schema"]["maximum"] == 2**63 - 1
+
+
+@pytest.mark.parametrize(
+    ("accept", "media_type"),
+    [
+        ("application/json", "application/json"),
+        ("application/vnd.oai.openapi+json", "application/vnd.oai.openapi+json"),
+        ("*/*", "application/vnd.oai.openapi+json"),
+    ],
+)
+def test_the_schema_is_json_for_a_client_asking_for_json(db, accept, media_type):
+    response = Client().get("/api/v1/schema/", HTTP_ACCEPT=accept)
+    assert response.status_code == 200
+    assert response["Content-Type"].split(";")[0] == media_type
+    assert response.json()["openapi"].startswith("3.")
+
+
+@pytest.mark.parametrize("accept", ["application/yaml", "application/vnd.oai.openapi"])
+def test_the_schema_is_yaml_for_a_client_asking_for_yaml(db, accept):
+    response = Client().get("/api/v1/schema/", HTTP_ACCEPT=accept)
+    assert response.status_code == 200
+    assert response["Content-Type"].split(";")[0] == accept
+    assert response.content.startswith(b"openapi: 3.")
+
+
+def test_an_accept_the_schema_cannot_meet_is_406_in_the_envelope(db):
+    response = Client().get("/api/v1/schema/", HTTP_ACCEPT="text/csv")
+    assert response.status_code == 406
+    assert response.json()["code"] == "not_acceptable"
