@@ -26,6 +26,7 @@ from campaigns.models import Campaign, Send, Sequence
 from inboxes.models import Inbox
 from leads.models import Lead
 from reachkit.management.commands.mailsink import start_sink
+from reachkit.management.commands.setup_demo import demo_state_file
 from reachkit.models import ApiKey, Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -243,3 +244,94 @@ def test_the_mailsink_command_saves_each_message_as_an_eml_file_until_stopped(tm
     finally:
         sink.send_signal(signal.SIGTERM)
         assert sink.wait(timeout=10) == 0
+
+
+# --- The demo's login and key, per database --------------------------------------------------
+
+
+def printed_password(welcome: str) -> str:
+    found = re.search(r"user admin, password (\S+)", welcome)
+    assert found is not None, welcome
+    return found[1]
+
+
+def printed_key(welcome: str) -> str:
+    found = re.search(r"API key +(rk_\S+)", welcome)
+    assert found is not None, welcome
+    return found[1]
+
+
+def test_the_printed_password_logs_in_and_stays_the_same_on_the_next_run(db, dev, client):
+    first = printed_password(setup_demo())
+    assert printed_password(setup_demo()) == first
+    assert client.login(username="admin", password=first)
+
+
+def test_a_state_that_does_not_match_this_database_is_renewed_not_trusted(db, dev, client):
+    """As after a `make run` on PostgreSQL, then one on SQLite with the same var/."""
+    setup_demo()
+    state_file = next((dev.VAR_DIR / "demo").glob("*.json"))
+    stale = json.loads(state_file.read_text())
+    stale["admin_password"] = "from-another-database"
+    stale["api_key"] = "rk_00000000_" + "x" * 32
+    state_file.write_text(json.dumps(stale))
+
+    welcome = setup_demo()
+
+    assert printed_password(welcome) == "from-another-database"
+    assert client.login(username="admin", password="from-another-database")
+    key = printed_key(welcome)
+    assert key != stale["api_key"]
+    response = client.get("/api/v1/campaigns", HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert response.status_code == 200
+    assert json.loads(state_file.read_text())["api_key"] == key
+
+
+def test_an_admin_whose_password_was_changed_gets_the_printed_one_back(db, dev, client):
+    setup_demo()
+    admin = get_user_model().objects.get(username="admin")
+    admin.set_password("changed-in-the-admin")
+    admin.is_active = False
+    admin.save()
+
+    password = printed_password(setup_demo())
+
+    assert client.login(username="admin", password=password)
+
+
+def test_each_database_has_its_own_state_file(db, dev):
+    setup_demo()
+    (state_file,) = (dev.VAR_DIR / "demo").glob("*.json")
+    assert state_file == demo_state_file()
+    assert state_file.stat().st_mode & 0o077 == 0
+
+    postgres = {"ENGINE": "django.db.backends.postgresql", "HOST": "127.0.0.1", "PORT": "5432"}
+    sqlite = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(dev.VAR_DIR / "reachkit.db")}
+    files = {
+        demo_state_file(sqlite),
+        demo_state_file({**sqlite, "NAME": str(dev.VAR_DIR / "other.db")}),
+        demo_state_file({**postgres, "NAME": "reachkit"}),
+        demo_state_file({**postgres, "NAME": "reachkit", "PORT": "5433"}),
+        demo_state_file({**postgres, "NAME": "reachkit_staging"}),
+    }
+    assert len(files) == 5
+    assert {path.parent for path in files} == {dev.VAR_DIR / "demo"}
+    assert demo_state_file(sqlite).name.startswith("sqlite-reachkit-db-")
+    assert demo_state_file({**postgres, "NAME": "reachkit"}).name.startswith("postgresql-reachkit-")
+
+
+def test_the_single_state_file_of_before_is_checked_then_moved(db, dev, client):
+    (dev.VAR_DIR / "demo.json").write_text(
+        json.dumps({"admin_password": "kept-from-before", "api_key": "rk_dead_beef"})
+    )
+
+    welcome = setup_demo()
+
+    assert printed_password(welcome) == "kept-from-before"
+    assert client.login(username="admin", password="kept-from-before")
+    assert not (dev.VAR_DIR / "demo.json").exists()
+    (state_file,) = (dev.VAR_DIR / "demo").glob("*.json")
+    state = json.loads(state_file.read_text())
+    assert state["admin_password"] == "kept-from-before"
+    assert state["api_key"] == printed_key(welcome)
+    assert state["campaign_id"] == str(Campaign.objects.get().pk)

@@ -1,6 +1,9 @@
+import hashlib
 import json
 import os
+import re
 import secrets
+from collections.abc import Mapping
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -17,10 +20,33 @@ DEMO_WORKSPACE = "Demo"
 DEMO_ADMIN = "admin"
 
 
+def demo_state_file(database: Mapping[str, Any] | None = None) -> Path:
+    """Where the demo's login and key are kept for the database in use: one file per database
+    under var/demo/, so switching between SQLite and PostgreSQL never mixes them up.
+
+    `var/demo/sqlite-reachkit-sqlite3-1a2b3c4d.json`: the backend, the database's name and a
+    hash of its whole address (host, port, name), readable and never shared by two databases.
+    """
+    database = database or settings.DATABASES["default"]
+    vendor = str(database["ENGINE"]).rsplit(".", 1)[-1]
+    name = str(database.get("NAME") or "")
+    if vendor == "sqlite3":
+        name = str(Path(name).resolve())
+    address = "|".join([vendor, str(database.get("HOST") or ""), str(database.get("PORT") or "")])
+    digest = hashlib.sha256(f"{address}|{name}".encode()).hexdigest()[:8]
+    slug = re.sub(r"[^a-z0-9]+", "-", Path(name).name.lower()).strip("-") or "default"
+    return settings.VAR_DIR / "demo" / f"{vendor.replace('3', '')}-{slug[:40]}-{digest}.json"
+
+
+# Before the state was kept per database, one file served them all (and was trusted blindly).
+LEGACY_STATE_FILE = "demo.json"
+
+
 class Command(BaseCommand):
     help = (
-        "Development only: a demo workspace, an admin login and an API key, kept in "
-        "var/demo.json so a second `make run` reuses them; a demo inbox wired to the local "
+        "Development only: a demo workspace, an admin login and an API key, kept per database "
+        "in var/demo/ so a second `make run` reuses them (both checked against the database "
+        "in use, and renewed when they do not work there); a demo inbox wired to the local "
         "mail sink and a demo campaign (made once). Prints how to use them."
     )
 
@@ -29,30 +55,74 @@ class Command(BaseCommand):
             raise CommandError(
                 "setup_demo keeps secrets in var/ and runs only with REACHKIT_DEBUG=1"
             )
-        state_file = settings.VAR_DIR / "demo.json"
-        state = json.loads(state_file.read_text()) if state_file.exists() else {}
+        state_file = demo_state_file()
+        state = self._read_state(state_file)
 
         workspace = workspace_get_or_create(name=DEMO_WORKSPACE)
         User = get_user_model()
         admin = User.objects.filter(username=DEMO_ADMIN).first()
-        if admin is None or "admin_password" not in state:
-            state["admin_password"] = secrets.token_urlsafe(12)
+        password = state.get("admin_password")
+        # The stored password is checked against this database: a state written for another
+        # database (or an admin whose password was changed) would print one that does not log in.
+        if not isinstance(password, str) or not password:
+            password = state["admin_password"] = secrets.token_urlsafe(12)
+        if admin is None or not admin.check_password(password) or not self._can_log_in(admin):
             admin = admin or User(username=DEMO_ADMIN, email="admin@example.com")
-            admin.is_staff = admin.is_superuser = True
-            admin.set_password(state["admin_password"])
+            admin.is_staff = admin.is_superuser = admin.is_active = True
+            admin.set_password(password)
             admin.save()
         membership_add(workspace=workspace, user=admin, role=Membership.Role.OWNER)
 
         if not self._key_is_live(state.get("api_key"), workspace):
             _, state["api_key"] = api_key_create(workspace=workspace, name="make run")
 
-        state_file.write_text(json.dumps(state, indent=2))
-        state_file.chmod(0o600)
         # The campaigns app builds the demo outreach; plumbing calls it by name, the way
         # reachkit/urls.py mounts the apps, and imports none of them.
         out = StringIO()
         call_command("setup_demo_outreach", workspace=workspace.name, stdout=out)
-        self._print_welcome(state, json.loads(out.getvalue()))
+        demo = json.loads(out.getvalue())
+        state["database"] = self._database_label()
+        state["campaign_id"] = demo["campaign_id"]
+        self._write_state(state_file, state)
+        self._print_welcome(state, demo)
+
+    @staticmethod
+    def _read_state(state_file: Path) -> dict[str, Any]:
+        """This database's state; else the one file of before (checked like any state, then
+        moved into this database's place); else nothing."""
+        legacy = settings.VAR_DIR / LEGACY_STATE_FILE
+        for candidate in (state_file, legacy):
+            try:
+                state = json.loads(candidate.read_text())
+            except (OSError, ValueError):
+                continue
+            if isinstance(state, dict):
+                return state
+        return {}
+
+    @staticmethod
+    def _write_state(state_file: Path, state: dict[str, Any]) -> None:
+        state_file.parent.mkdir(mode=0o700, exist_ok=True)
+        partial = state_file.with_suffix(".part")
+        partial.touch(mode=0o600)
+        partial.chmod(0o600)  # secrets: never readable by others, not even while written
+        partial.write_text(json.dumps(state, indent=2))
+        partial.replace(state_file)
+        (settings.VAR_DIR / LEGACY_STATE_FILE).unlink(missing_ok=True)
+
+    @staticmethod
+    def _can_log_in(admin: Any) -> bool:
+        return bool(admin.is_active and admin.is_staff and admin.is_superuser)
+
+    @staticmethod
+    def _database_label() -> str:
+        """The database in use, for a person reading the file; never its password."""
+        database = settings.DATABASES["default"]
+        vendor = str(database["ENGINE"]).rsplit(".", 1)[-1]
+        if vendor == "sqlite3":
+            return f"sqlite {database['NAME']}"
+        host, port = database.get("HOST") or "localhost", database.get("PORT") or ""
+        return f"{vendor} {host}{':' if port else ''}{port}/{database.get('NAME')}"
 
     @staticmethod
     def _key_is_live(raw_key: str | None, workspace: Any) -> bool:
@@ -62,7 +132,7 @@ class Command(BaseCommand):
         api_key = ApiKey.objects.active().filter(prefix=prefix, workspace=workspace).first()
         return api_key is not None and api_key.matches(raw_key or "")
 
-    def _print_welcome(self, state: dict[str, str], demo: dict[str, Any]) -> None:
+    def _print_welcome(self, state: dict[str, Any], demo: dict[str, Any]) -> None:
         base = settings.PUBLIC_URL
         key = state["api_key"]
         self.stdout.write(
