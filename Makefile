@@ -55,11 +55,14 @@ $(DEV): export REACHKIT_SEND_GAP_SECONDS ?= 20,40
 $(DEV): export REACHKIT_INBOX_ALLOWED_NETWORKS ?= 127.0.0.0/8
 # Each process's lines show as they happen, not when a pipe's buffer fills.
 run: export PYTHONUNBUFFERED := 1
+# runserver's warning that it is a development server: this is one, and the README says so.
+run: export DJANGO_RUNSERVER_HIDE_WARNING := true
+# The Procfile's processes under honcho, stopped cleanly by Ctrl-C (reachkit/devrun.py).
 run: $(VENV)/.installed-run
 	@python -m reachkit.devenv $(RUN_ENV)
 	python manage.py migrate --noinput -v0
 	python manage.py setup_demo
-	honcho --procfile Procfile start --port $(PORT)
+	python -m reachkit.devrun --port $(PORT)
 
 $(RUN_ENV): | $(VENV)/.installed-run
 	@python -m reachkit.devenv $(RUN_ENV)

@@ -171,4 +171,4 @@ def test_make_run_records_its_environment_before_anything_starts():
     result = make(["-n", "run", "PORT=8107"], clean_environment())
     lines = result.stdout.splitlines()
     assert lines[0] == "python -m reachkit.devenv var/run.env"
-    assert lines[-1] == "honcho --procfile Procfile start --port 8107"
+    assert lines[-1] == "python -m reachkit.devrun --port 8107"

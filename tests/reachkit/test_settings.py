@@ -89,7 +89,11 @@ def test_a_malformed_setting_stops_the_process_with_one_line_naming_it(name, val
 def test_production_starts_with_its_secrets_on_the_embedded_defaults():
     result = run_settings(REACHKIT_SECRET_KEY="s" * 50, REACHKIT_ENCRYPTION_KEYS=GOOD_KEY)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://", "False"]
+    assert result.stdout.split() == [
+        "django.db.backends.sqlite3",
+        "filesystem://localhost/",
+        "False",
+    ]
 
 
 def test_database_and_broker_urls_switch_to_postgresql_and_redis():
