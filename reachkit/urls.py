@@ -15,6 +15,7 @@ from campaigns.pages import unsubscribe_page
 from reachkit.api.exceptions import error_body
 from reachkit.health import healthz
 from reachkit.login import LimitedAdminLoginForm
+from reachkit.pages import landing_page
 
 # Outside DRF (an unmatched URL, a non-UUID id), API paths still answer with the envelope.
 
@@ -83,6 +84,7 @@ api_v1: list[URLPattern | URLResolver] = [
 ]
 
 urlpatterns = [
+    path("", landing_page, name="landing"),
     path("api/v1/", include(api_v1)),
     # Any other /api/ path (`/api/campaigns`, without the version) is a 404 in the envelope
     # too, also under `make run`, where DEBUG would answer Django's page listing the URLs.

@@ -25,8 +25,8 @@ from campaigns import demo
 from campaigns.models import Campaign, Send, Sequence
 from inboxes.models import Inbox
 from leads.models import Lead
+from reachkit.demo_state import demo_state_file
 from reachkit.management.commands.mailsink import start_sink
-from reachkit.management.commands.setup_demo import demo_state_file
 from reachkit.models import ApiKey, Workspace
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,9 +1,6 @@
-import hashlib
 import json
 import os
-import re
 import secrets
-from collections.abc import Mapping
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -13,29 +10,12 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from reachkit.demo_state import demo_state_file
 from reachkit.models import ApiKey, Membership, parse_api_key
 from reachkit.services import api_key_create, membership_add, workspace_get_or_create
 
 DEMO_WORKSPACE = "Demo"
 DEMO_ADMIN = "admin"
-
-
-def demo_state_file(database: Mapping[str, Any] | None = None) -> Path:
-    """Where the demo's login and key are kept for the database in use: one file per database
-    under var/demo/, so switching between SQLite and PostgreSQL never mixes them up.
-
-    `var/demo/sqlite-reachkit-sqlite3-1a2b3c4d.json`: the backend, the database's name and a
-    hash of its whole address (host, port, name), readable and never shared by two databases.
-    """
-    database = database or settings.DATABASES["default"]
-    vendor = str(database["ENGINE"]).rsplit(".", 1)[-1]
-    name = str(database.get("NAME") or "")
-    if vendor == "sqlite3":
-        name = str(Path(name).resolve())
-    address = "|".join([vendor, str(database.get("HOST") or ""), str(database.get("PORT") or "")])
-    digest = hashlib.sha256(f"{address}|{name}".encode()).hexdigest()[:8]
-    slug = re.sub(r"[^a-z0-9]+", "-", Path(name).name.lower()).strip("-") or "default"
-    return settings.VAR_DIR / "demo" / f"{vendor.replace('3', '')}-{slug[:40]}-{digest}.json"
 
 
 # Before the state was kept per database, one file served them all (and was trusted blindly).
