@@ -335,3 +335,90 @@ def test_the_single_state_file_of_before_is_checked_then_moved(db, dev, client):
     assert state["admin_password"] == "kept-from-before"
     assert state["api_key"] == printed_key(welcome)
     assert state["campaign_id"] == str(Campaign.objects.get().pk)
+
+
+# --- A second inbox on the sink ----------------------------------------------------------------
+
+
+def add_demo_inbox(*args: str) -> dict:
+    out = StringIO()
+    call_command("add_demo_inbox", *args, stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_the_welcome_says_how_to_add_a_second_inbox_on_the_sink(db, dev):
+    assert 'make manage ARGS="add_demo_inbox kim@reachkit.test"' in setup_demo()
+
+
+def test_a_second_demo_inbox_sends_to_the_sink_beside_the_first(db, dev):
+    dev.SEND_GAP_SECONDS = (20, 40)
+    sink = start_sink(
+        folder=dev.MAILSINK_DIR, host="127.0.0.1", port=dev.MAILSINK_PORT, stdout=StringIO()
+    )
+    try:
+        with time_machine.travel(tomorrow_noon(), tick=True):
+            setup_demo()
+            added = add_demo_inbox("Kim@Reachkit.test")
+            again = add_demo_inbox("kim@reachkit.test")
+            # One email per inbox and gap: both inboxes send in the first pass.
+            assert json.loads(send_due()) == {"sent": 2, "failed": 0, "deferred": 0}
+    finally:
+        sink.stop()
+
+    campaign = Campaign.objects.get()
+    inbox = Inbox.objects.get(email="kim@reachkit.test")
+    assert added == {
+        "inbox": "kim@reachkit.test",
+        "id": str(inbox.pk),
+        "smtp": f"127.0.0.1:{dev.MAILSINK_PORT}",
+        "created": True,
+        "campaign_id": str(campaign.pk),
+    }
+    assert again["created"] is False
+    assert inbox.connection_status == Inbox.ConnectionStatus.CONNECTED
+    assert inbox.first_name == "Kim"
+    assert set(campaign.inboxes.values_list("email", flat=True)) == {
+        demo.INBOX_EMAIL,
+        "kim@reachkit.test",
+    }
+    senders = {
+        email.message_from_bytes(path.read_bytes(), policy=email.policy.default)["From"]
+        .addresses[0]
+        .addr_spec
+        for path in eml_files(dev.MAILSINK_DIR)
+    }
+    assert senders == {demo.INBOX_EMAIL, "kim@reachkit.test"}
+
+
+def test_add_demo_inbox_leaves_a_real_mailbox_alone(db, dev):
+    setup_demo()
+    workspace = Workspace.objects.get(name="Demo")
+    real = Inbox.objects.create(
+        workspace=workspace,
+        email="real@acme.example",
+        domain="acme.example",
+        smtp_host="smtp.acme.example",
+        smtp_port=587,
+        imap_host="imap.acme.example",
+        imap_port=993,
+    )
+    with pytest.raises(CommandError, match="not a demo inbox"):
+        add_demo_inbox("real@acme.example")
+    real.refresh_from_db()
+    assert real.smtp_host == "smtp.acme.example"
+
+
+@pytest.mark.parametrize("address", ["not-an-address", "kim@", "a b@reachkit.test"])
+def test_add_demo_inbox_refuses_what_is_not_an_address(db, dev, address):
+    setup_demo()
+    with pytest.raises(CommandError, match="not an email address"):
+        add_demo_inbox(address)
+    assert Inbox.objects.count() == 1
+
+
+def test_add_demo_inbox_is_development_only(db, settings):
+    settings.DEBUG = False
+    Workspace.objects.create(name="Demo")
+    with pytest.raises(CommandError, match="REACHKIT_DEBUG"):
+        add_demo_inbox("kim@reachkit.test")
+    assert not Inbox.objects.exists()

@@ -156,6 +156,9 @@ class Command(BaseCommand):
             f"  {pace} (REACHKIT_SEND_GAP_SECONDS={low},{high} spaces an inbox's sends).",
             f"  Watch them arrive:  ls {folder}",
             "  Follow-ups go a day later, as replies in the same thread.",
+            "  A second inbox sending to the sink, in the demo campaign too:",
+            '    make manage ARGS="add_demo_inbox kim@reachkit.test"',
+            "  (one added through the API would fail its check: the sink has no IMAP).",
         ]
 
 
