@@ -170,3 +170,21 @@ def test_an_accept_the_schema_cannot_meet_is_406_in_the_envelope(db):
     response = Client().get("/api/v1/schema/", HTTP_ACCEPT="text/csv")
     assert response.status_code == 406
     assert response.json()["code"] == "not_acceptable"
+
+
+def test_creating_a_campaign_documents_its_default_schedule(api, schema):
+    """Said where a first campaign is created, and true of the campaign that is created."""
+    description = schema["paths"]["/api/v1/campaigns"]["post"]["description"]
+    assert "America/New_York, 09:00-17:00, Monday to Friday" in description
+
+    created = api.post("/api/v1/campaigns", {"name": "First"}, format="json").json()["data"]
+    schedule = created["schedule"]
+    assert schedule["timezone"] == "America/New_York"
+    assert schedule["default_window"] == {"start": "09:00", "end": "17:00"}
+    assert [day for day, rule in schedule["days"].items() if rule["enabled"]] == [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+    ]
