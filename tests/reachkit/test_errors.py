@@ -93,6 +93,11 @@ def test_an_api_path_without_v1_is_404_in_the_envelope_in_debug_too(api, setting
     assert response["Content-Type"] == "application/json"
 
 
+def test_an_accept_header_without_json_is_406(api):
+    response = api.get(URL, HTTP_ACCEPT="text/html")
+    assert_error(response, 406, "not_acceptable")
+
+
 def test_an_unsupported_method_is_405(api):
     assert_error(api.put(URL, {}, format="json"), 405, "method_not_allowed")
 
