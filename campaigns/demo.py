@@ -6,6 +6,7 @@ as an .eml file under var/mail/. Development only; `setup_demo` runs it on every
 `make run`, and a second run reuses what the first created.
 """
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import time
 
@@ -114,8 +115,8 @@ def demo_inbox_add(
     An inbox added through the API is checked by logging in to its SMTP and IMAP servers, and
     the sink has no IMAP, so such an inbox ends in `error`; this one is marked connected
     without a check, as the demo inbox is. It joins the demo campaign (if there is one), whose
-    leads are then spread over both. An address that already belongs to an inbox with an
-    IMAP server (a real mailbox) is refused: NotADemoInbox.
+    leads are then spread over both. An address that already belongs to an inbox sending
+    through a server elsewhere than on this machine (a real mailbox) is refused: NotADemoInbox.
     """
     email = email.strip().lower()
     try:
@@ -125,7 +126,7 @@ def demo_inbox_add(
     local = email.split("@", 1)[0]
     with transaction.atomic():
         existing = Inbox.objects.filter(workspace=workspace, email=email).first()
-        if existing is not None and existing.imap_host:
+        if existing is not None and not _is_loopback(existing.smtp_host):
             raise NotADemoInbox(
                 f"{email} is an inbox with its own mail servers, not a demo inbox: left as it is"
             )
@@ -145,6 +146,13 @@ def demo_inbox_add(
         if campaign is not None and attach:
             services.campaign_inboxes_attach(campaign=campaign, inbox_ids=[inbox.pk])
         return DemoInbox(inbox=inbox, created=created, campaign=campaign if attach else None)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host.lower().rstrip(".") == "localhost"
 
 
 def _make_campaign(workspace: Workspace, inbox: Inbox) -> Campaign:

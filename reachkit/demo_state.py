@@ -5,6 +5,7 @@ Read by `setup_demo` (which writes it) and by the landing page (which says where
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,3 +39,9 @@ def demo_state() -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return state if isinstance(state, dict) else {}
+
+
+def shown_path(path: Path) -> str:
+    """`var/mail` when under the current folder (as with `make run`), else the absolute path."""
+    relative = os.path.relpath(path)
+    return path.as_posix() if relative.startswith("..") else relative

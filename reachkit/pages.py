@@ -1,7 +1,5 @@
 """The landing page at `/`: where things are, and under `make run` the demo's state."""
 
-import os
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -9,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from reachkit.demo_state import demo_state, demo_state_file
+from reachkit.demo_state import demo_state, demo_state_file, shown_path
 from reachkit.models import parse_api_key
 
 
@@ -30,16 +28,10 @@ def _demo() -> dict[str, Any] | None:
     mail = settings.MAILSINK_DIR
     return {
         "database": state.get("database", ""),
-        "state_file": _shown(demo_state_file()),
+        "state_file": shown_path(demo_state_file()),
         "key_prefix": f"rk_{prefix}_…" if prefix else "",
         "campaign_id": state.get("campaign_id", ""),
-        "mail_folder": _shown(mail),
+        "mail_folder": shown_path(mail),
         "emails": len(list(mail.glob("*.eml"))) if mail.is_dir() else 0,
         "sink_port": settings.MAILSINK_PORT,
     }
-
-
-def _shown(path: Path) -> str:
-    """`var/mail` when under the current folder (as with `make run`), else the absolute path."""
-    relative = os.path.relpath(path)
-    return path.as_posix() if relative.startswith("..") else relative

@@ -1,5 +1,4 @@
 import json
-import os
 import secrets
 from io import StringIO
 from pathlib import Path
@@ -10,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from reachkit.demo_state import demo_state_file
+from reachkit.demo_state import demo_state_file, shown_path
 from reachkit.models import ApiKey, Membership, parse_api_key
 from reachkit.services import api_key_create, membership_add, workspace_get_or_create
 
@@ -138,7 +137,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def _demo_lines(demo: dict[str, Any]) -> list[str]:
-        folder = _shown_path(settings.MAILSINK_DIR)
+        folder = shown_path(settings.MAILSINK_DIR)
         low, high = settings.SEND_GAP_SECONDS
         # The scheduler ticks every minute and, with a gap, sends one email per inbox a tick.
         if high == 0:
@@ -160,9 +159,3 @@ class Command(BaseCommand):
             '    make manage ARGS="add_demo_inbox kim@reachkit.test"',
             "  (one added through the API would fail its check: the sink has no IMAP).",
         ]
-
-
-def _shown_path(path: Path) -> str:
-    """`var/mail` when it is under the current folder (as with `make run`), else absolute."""
-    relative = os.path.relpath(path)
-    return path.as_posix() if relative.startswith("..") else relative
