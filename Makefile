@@ -8,10 +8,11 @@ PYTEST_ARGS ?=
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help run test lint fmt bench fuzz install install-dev
+.PHONY: help run manage test lint fmt bench fuzz install install-dev
 
 help:
 	@echo "make run    start web, workers, beat and a mail sink on SQLite + a file broker (http://127.0.0.1:$(PORT))"
+	@echo "make manage ARGS=\"send_due\"   a manage.py command with the settings of the last make run"
 	@echo "make test   run the whole suite (DATABASE_URL / CELERY_BROKER_URL pick real services)"
 	@echo "make lint   ruff, formatting, mypy, the import contracts and the migrations check"
 	@echo "make fmt    format and auto-fix"
@@ -35,26 +36,44 @@ $(VENV)/.installed-dev: $(VENV)/.installed-run requirements-dev.txt
 install: $(VENV)/.installed-run
 install-dev: $(VENV)/.installed-dev
 
-run: export REACHKIT_DEBUG := 1
-run: export PORT := $(PORT)
-run: export REACHKIT_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
-run: export MAILSINK_PORT := $(MAILSINK_PORT)
+# make run's development environment, in one place: `run` starts with it, and records it in
+# $(RUN_ENV) for the commands run beside it (`make manage ARGS=…`, reachkit/devenv.py).
+# $(RUN_ENV) itself is made from these defaults when `make manage` comes before any `make run`.
+RUN_ENV ?= var/run.env
+DEV := run $(RUN_ENV)
+$(DEV): export REACHKIT_DEBUG := 1
+$(DEV): export PORT := $(PORT)
+$(DEV): export REACHKIT_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
+$(DEV): export MAILSINK_PORT := $(MAILSINK_PORT)
 # The demo's emails show up one a minute instead of one every 3-7 minutes (the default, for
 # real mailboxes). Sending from your own inboxes with make run? Set it back:
 # REACHKIT_SEND_GAP_SECONDS=180,420 make run
-run: export REACHKIT_SEND_GAP_SECONDS ?= 20,40
+$(DEV): export REACHKIT_SEND_GAP_SECONDS ?= 20,40
 # Inbox hosts may not resolve to private or loopback addresses, except in these networks:
 # the demo inbox sends to the mail sink on 127.0.0.1. Add your own mail server's network, or
 # set it to nothing to try the production default.
-run: export REACHKIT_INBOX_ALLOWED_NETWORKS ?= 127.0.0.0/8
+$(DEV): export REACHKIT_INBOX_ALLOWED_NETWORKS ?= 127.0.0.0/8
 # Webhooks may go to a receiver on this machine or your network (production: public only).
-run: export REACHKIT_WEBHOOK_ALLOW_PRIVATE ?= 1
+$(DEV): export REACHKIT_WEBHOOK_ALLOW_PRIVATE ?= 1
 # Each process's lines show as they happen, not when a pipe's buffer fills.
 run: export PYTHONUNBUFFERED := 1
+# runserver's warning that it is a development server: this is one, and the README says so.
+run: export DJANGO_RUNSERVER_HIDE_WARNING := true
+# The Procfile's processes under honcho, stopped cleanly by Ctrl-C (reachkit/devrun.py).
 run: $(VENV)/.installed-run
+	@python -m reachkit.devenv $(RUN_ENV)
 	python manage.py migrate --noinput -v0
 	python manage.py setup_demo
-	honcho --procfile Procfile start --port $(PORT)
+	python -m reachkit.devrun --port $(PORT)
+
+$(RUN_ENV): | $(VENV)/.installed-run
+	@python -m reachkit.devenv $(RUN_ENV)
+
+# Any manage.py command with the settings of the last `make run` (its port in links, its send
+# gap, its database): make manage ARGS="send_due", make manage ARGS="create_api_key --workspace
+# Acme --name zapier". Variables set on the command line still win.
+manage: $(RUN_ENV) $(VENV)/.installed-run
+	@REACHKIT_ENV_FILE=$(RUN_ENV) python manage.py $(ARGS)
 
 test: $(VENV)/.installed-dev
 	python -m pytest $(PYTEST_ARGS)

@@ -6,9 +6,12 @@ as an .eml file under var/mail/. Development only; `setup_demo` runs it on every
 `make run`, and a second run reuses what the first created.
 """
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import time
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 
 from campaigns import services, windows
@@ -91,6 +94,65 @@ def demo_outreach_ensure(*, workspace: Workspace, sink_host: str, sink_port: int
         if campaign is not None:
             return DemoOutreach(inbox, campaign, created=False)
         return DemoOutreach(inbox, _make_campaign(workspace, inbox), created=True)
+
+
+class NotADemoInbox(Exception):
+    """The address belongs to an inbox with a real mail server, which is left alone."""
+
+
+@dataclass(frozen=True)
+class DemoInbox:
+    inbox: Inbox
+    created: bool
+    campaign: Campaign | None  # the demo campaign it is attached to, if there is one
+
+
+def demo_inbox_add(
+    *, workspace: Workspace, email: str, sink_host: str, sink_port: int, attach: bool = True
+) -> DemoInbox:
+    """Another inbox that sends to the mail sink, like the demo's own (`add_demo_inbox`).
+
+    An inbox added through the API is checked by logging in to its SMTP and IMAP servers, and
+    the sink has no IMAP, so such an inbox ends in `error`; this one is marked connected
+    without a check, as the demo inbox is. It joins the demo campaign (if there is one), whose
+    leads are then spread over both. An address that already belongs to an inbox sending
+    through a server elsewhere than on this machine (a real mailbox) is refused: NotADemoInbox.
+    """
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValueError(f"not an email address: {email!r}") from None
+    local = email.split("@", 1)[0]
+    with transaction.atomic():
+        existing = Inbox.objects.filter(workspace=workspace, email=email).first()
+        if existing is not None and not _is_loopback(existing.smtp_host):
+            raise NotADemoInbox(
+                f"{email} is an inbox with its own mail servers, not a demo inbox: left as it is"
+            )
+        inbox, created = inbox_connect_sink(
+            workspace=workspace,
+            email=email,
+            host=sink_host,
+            port=sink_port,
+            first_name=local.split(".")[0].capitalize()[:100],
+            last_name="Demo",
+        )
+        campaign = (
+            Campaign.objects.filter(workspace=workspace, name=CAMPAIGN_NAME)
+            .order_by("created_at")
+            .first()
+        )
+        if campaign is not None and attach:
+            services.campaign_inboxes_attach(campaign=campaign, inbox_ids=[inbox.pk])
+        return DemoInbox(inbox=inbox, created=created, campaign=campaign if attach else None)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host.lower().rstrip(".") == "localhost"
 
 
 def _make_campaign(workspace: Workspace, inbox: Inbox) -> Campaign:

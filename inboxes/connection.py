@@ -213,17 +213,48 @@ def tls_context(deadline: Deadline | None = None) -> ssl.SSLContext:
     return context
 
 
+# How many of a server's first bytes are kept, to tell what answered (never to quote it).
+FIRST_BYTES = 16
+
+
+class _RecordingSocket(socket.socket):
+    """A socket that keeps the first bytes it receives in plain text (smtplib and imaplib read
+    through `recv_into`; once TLS wraps the connection, nothing more is kept)."""
+
+    first_bytes = b""
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        data = super().recv(bufsize, flags)
+        self._keep(data)
+        return data
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        count = super().recv_into(buffer, nbytes, flags)
+        self._keep(bytes(memoryview(buffer)[: min(count, FIRST_BYTES)]))
+        return count
+
+    def _keep(self, data: bytes) -> None:
+        if len(self.first_bytes) < FIRST_BYTES:
+            self.first_bytes = (self.first_bytes + data)[:FIRST_BYTES]
+
+
 @dataclass
 class _Route:
-    """One login's way to its server: the addresses netguard checked, its time limits, and
+    """One login's way to its server: the addresses netguard checked, its time limits,
     whether the server has greeted as the protocol's server should (until then, nothing it
-    says is quoted)."""
+    says is quoted), and the first bytes it sent in plain text (what answered: TLS, another
+    mail protocol)."""
 
     server: ServerSettings
     addresses: list[netguard.IPAddress]
     timeout: float
     deadline: Deadline
     greeted: bool = False
+    _socket: _RecordingSocket | None = None
+
+    @property
+    def first_bytes(self) -> bytes:
+        return self._socket.first_bytes if self._socket is not None else b""
 
     def open(self) -> socket.socket:
         """A socket connected to the first checked address that answers."""
@@ -233,7 +264,7 @@ class _Route:
             if wait <= 0:
                 break
             family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock = _RecordingSocket(family, socket.SOCK_STREAM)
             try:
                 sock.settimeout(wait)
                 self.deadline.watch(sock)
@@ -243,6 +274,7 @@ class _Route:
                 error = failure
                 continue
             sock.settimeout(self.timeout)
+            self._socket = sock
             return sock
         raise error
 
@@ -428,14 +460,16 @@ def _smtp_failure(error: Exception, stage: str, route: _Route) -> ConnectionChec
     if isinstance(error, smtplib.SMTPServerDisconnected):
         # smtplib reports a read that timed out as a disconnection.
         if isinstance(error.__context__, OSError):
-            problem = _network_problem(error.__context__, server, route.timeout)
+            problem = _network_problem(
+                error.__context__, server, route.timeout, first_bytes=route.first_bytes
+            )
             return ConnectionCheckFailed(f"{failed}: {problem}")
         return ConnectionCheckFailed(
             f"{failed}: {server.host}:{server.port} closed the connection"
-            + _wrong_port_hint(server)
+            + _wrong_port_hint(server, route.first_bytes)
         )
     if not route.greeted and isinstance(error, (_NotGreeted, smtplib.SMTPException, UnicodeError)):
-        return ConnectionCheckFailed(f"{failed}: {_not_greeted(server, 'an SMTP')}")
+        return ConnectionCheckFailed(f"{failed}: {_not_greeted(route, SMTP)}")
     if isinstance(error, smtplib.SMTPAuthenticationError):
         return ConnectionCheckFailed(
             "SMTP login failed: authentication failed"
@@ -450,7 +484,8 @@ def _smtp_failure(error: Exception, stage: str, route: _Route) -> ConnectionChec
     if isinstance(error, smtplib.SMTPException):
         return ConnectionCheckFailed(f"{failed}: {_clean(str(error), server.password)}")
     if isinstance(error, (OSError, UnicodeError)):
-        return ConnectionCheckFailed(f"{failed}: {_network_problem(error, server, route.timeout)}")
+        problem = _network_problem(error, server, route.timeout, first_bytes=route.first_bytes)
+        return ConnectionCheckFailed(f"{failed}: {problem}")
     return None
 
 
@@ -605,16 +640,15 @@ def _imap_errors(route: _Route, stage: list[str]) -> Iterator[None]:
         if isinstance(error, ConnectionCheckFailed):
             raise
         if isinstance(error, (OSError, UnicodeError)):
-            raise ConnectionCheckFailed(
-                f"{failed}: {_network_problem(error, server, timeout)}"
-            ) from None
+            problem = _network_problem(error, server, timeout, first_bytes=route.first_bytes)
+            raise ConnectionCheckFailed(f"{failed}: {problem}") from None
         if isinstance(error, IMAPClientAbortError) and _hung_up(error):
             raise ConnectionCheckFailed(
                 f"{failed}: {server.host}:{server.port} closed the connection"
-                + _wrong_port_hint(server)
+                + _wrong_port_hint(server, route.first_bytes)
             ) from None
         if not route.greeted:
-            raise ConnectionCheckFailed(f"{failed}: {_not_greeted(server, 'an IMAP')}") from None
+            raise ConnectionCheckFailed(f"{failed}: {_not_greeted(route, IMAP)}") from None
         if isinstance(error, LoginError):
             raise ConnectionCheckFailed(
                 "IMAP login failed: authentication failed", authentication=True
@@ -622,7 +656,7 @@ def _imap_errors(route: _Route, stage: list[str]) -> Iterator[None]:
         if isinstance(error, IMAPClientAbortError):
             raise ConnectionCheckFailed(
                 f"{failed}: {server.host}:{server.port} closed the connection"
-                + _wrong_port_hint(server)
+                + _wrong_port_hint(server, route.first_bytes)
             ) from None
         raise ConnectionCheckFailed(
             f"{failed}: the server answered: {_clean(str(error), server.password)}"
@@ -673,7 +707,9 @@ def special_use_folders(folders: Iterable[tuple[Sequence[Any], Any, str]]) -> Im
 # --- errors -------------------------------------------------------------------------------
 
 
-def _network_problem(error: BaseException, server: ServerSettings, timeout: float) -> str:
+def _network_problem(
+    error: BaseException, server: ServerSettings, timeout: float, *, first_bytes: bytes = b""
+) -> str:
     """What went wrong below the protocol, in words."""
     where = f"{server.host}:{server.port}"
     if isinstance(error, ssl.SSLCertVerificationError):
@@ -684,10 +720,17 @@ def _network_problem(error: BaseException, server: ServerSettings, timeout: floa
         return f"{where} refused the connection (is the port right?)"
     if isinstance(error, socket.gaierror):
         return f"the host {server.host} was not found"
+    if isinstance(error, ssl.SSLEOFError):
+        return f"{where} closed the connection during the TLS handshake"
     if isinstance(error, ssl.SSLError):
-        return f"the TLS handshake with {where} failed" + _wrong_port_hint(server)
+        if server.security == SSL and _not_tls(error):
+            return (
+                f"the TLS handshake with {where} failed: it does not speak TLS from the start "
+                "(try security starttls, or none)"
+            )
+        return f"the TLS handshake with {where} failed" + _wrong_port_hint(server, first_bytes)
     if isinstance(error, ConnectionError):
-        return f"{where} closed the connection" + _wrong_port_hint(server)
+        return f"{where} closed the connection" + _wrong_port_hint(server, first_bytes)
     if isinstance(error, UnicodeError):
         return "the server sent something that is not text"
     detail = error.strerror if isinstance(error, OSError) else None
@@ -700,11 +743,62 @@ def _cut_off(error: Exception, deadline: Deadline) -> bool:
     return deadline.expired or (deadline.passed and isinstance(error, OSError))
 
 
-def _not_greeted(server: ServerSettings, kind: str) -> str:
-    # Whatever answered is not quoted: it may be another service (Redis, NATS, …).
+SMTP = "SMTP"
+IMAP = "IMAP"
+_ARTICLE = {SMTP: "an SMTP", IMAP: "an IMAP"}
+
+
+def _not_greeted(route: _Route, protocol: str) -> str:
+    """Whatever answered is never quoted (it may be another service: Redis, NATS, …); only
+    what its first bytes show is said: TLS, or the other mail protocol's greeting."""
+    server, first = route.server, route.first_bytes
+    where = f"{server.host}:{server.port}"
+    other = _greeting_of(first)
+    if _looks_like_tls(first):
+        return (
+            f"could not connect: {where} did not greet as {_ARTICLE[protocol]} server: it "
+            "speaks TLS from the start (try security ssl)"
+        )
+    if other is not None and other != protocol:
+        return (
+            f"could not connect: {where} greeted as {_ARTICLE[other]} server, not "
+            f"{_ARTICLE[protocol]} one (is the port right?)" + _mail_sink_note(server, protocol)
+        )
     return (
-        f"could not connect: {server.host}:{server.port} did not greet as {kind} server "
+        f"could not connect: {where} did not greet as {_ARTICLE[protocol]} server "
         "(is the port right?)"
+    )
+
+
+def _looks_like_tls(data: bytes) -> bool:
+    """A TLS record's first bytes: a handshake (22) or an alert (21), then version 3.x."""
+    return len(data) >= 2 and data[0] in (0x15, 0x16) and data[1] == 0x03
+
+
+def _greeting_of(data: bytes) -> str | None:
+    """The mail protocol whose greeting `data` starts with, if any."""
+    if re.match(rb"220[ -]", data):
+        return SMTP
+    if data.upper().startswith((b"* OK", b"* PREAUTH")):
+        return IMAP
+    return None
+
+
+# OpenSSL's reasons when the server's first bytes were not a TLS record: plain text first.
+_NOT_TLS_REASONS = {"WRONG_VERSION_NUMBER", "HTTP_REQUEST", "UNKNOWN_PROTOCOL"}
+
+
+def _not_tls(error: ssl.SSLError) -> bool:
+    return getattr(error, "reason", None) in _NOT_TLS_REASONS
+
+
+def _mail_sink_note(server: ServerSettings, protocol: str) -> str:
+    """`make run`'s mail sink is SMTP alone: an inbox's IMAP pointed at it can never log in."""
+    if protocol != IMAP or not settings.DEBUG or server.port != settings.MAILSINK_PORT:
+        return ""
+    return (
+        "; this is make run's mail sink, which has no IMAP: add a demo inbox with "
+        '`make manage ARGS="add_demo_inbox EMAIL"`'
     )
 
 
@@ -714,10 +808,12 @@ def _out_of_time(server: ServerSettings, deadline: Deadline) -> str:
     )
 
 
-def _wrong_port_hint(server: ServerSettings) -> str:
-    if server.security == SSL:
-        return " (does this port speak TLS from the start? try security starttls)"
-    return " (does this port expect TLS from the start? try security ssl)"
+def _wrong_port_hint(server: ServerSettings, first_bytes: bytes) -> str:
+    """A hint at `security`, only when the server's first bytes show it: TLS where plain text
+    was expected. (Plain text where TLS was expected shows in the handshake's error.)"""
+    if server.security != SSL and _looks_like_tls(first_bytes):
+        return " (it speaks TLS from the start: try security ssl)"
+    return ""
 
 
 def _quoted(code: int, text: bytes | str, password: str) -> str:

@@ -3,13 +3,19 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
+from drf_spectacular.renderers import (
+    OpenApiJsonRenderer,
+    OpenApiJsonRenderer2,
+    OpenApiYamlRenderer,
+    OpenApiYamlRenderer2,
+)
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from campaigns.pages import unsubscribe_page
 from reachkit.api.exceptions import error_body
 from reachkit.health import healthz
 from reachkit.login import LimitedAdminLoginForm
+from reachkit.pages import landing_page
 
 # Outside DRF (an unmatched URL, a non-UUID id), API paths still answer with the envelope.
 
@@ -52,9 +58,18 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("leads.urls")),
     path("", include("unibox.urls")),
     path("", include("reachkit.webhooks.urls")),
+    # JSON by default (application/vnd.oai.openapi+json); `Accept: application/json` gets the
+    # same JSON under that type, and `application/yaml` or `application/vnd.oai.openapi` YAML.
     path(
         "schema/",
-        SpectacularAPIView.as_view(renderer_classes=[OpenApiJsonRenderer, OpenApiYamlRenderer]),
+        SpectacularAPIView.as_view(
+            renderer_classes=[
+                OpenApiJsonRenderer,
+                OpenApiJsonRenderer2,
+                OpenApiYamlRenderer,
+                OpenApiYamlRenderer2,
+            ]
+        ),
         name="schema",
     ),
     # The split view serves its init script from a URL instead of inline: the page's CSP
@@ -71,7 +86,11 @@ api_v1: list[URLPattern | URLResolver] = [
 ]
 
 urlpatterns = [
+    path("", landing_page, name="landing"),
     path("api/v1/", include(api_v1)),
+    # Any other /api/ path (`/api/campaigns`, without the version) is a 404 in the envelope
+    # too, also under `make run`, where DEBUG would answer Django's page listing the URLs.
+    re_path(r"^api/", api_not_found),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("u/<str:token>", unsubscribe_page, name="unsubscribe"),

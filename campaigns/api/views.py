@@ -64,7 +64,14 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, Workspace
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(self._projection(self.get_object(), detail=True))
 
-    @extend_schema(request=CampaignCreateSerializer, responses={201: CampaignDetailSerializer})
+    @extend_schema(
+        request=CampaignCreateSerializer,
+        responses={201: CampaignDetailSerializer},
+        description="A new campaign is a draft with the default schedule: America/New_York, "
+        "09:00-17:00, Monday to Friday (change it with `PATCH /campaigns/{id}/schedule`), and "
+        'a step 1 with an empty variant A. Launch it with `PATCH {"status": "active"}` '
+        "once it has an inbox and a written step 1.",
+    )
     def create(self, request: Request) -> Response:
         payload = CampaignCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)

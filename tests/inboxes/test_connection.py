@@ -3,6 +3,7 @@
 import socket
 import time
 from dataclasses import replace
+from io import StringIO
 
 import pytest
 
@@ -385,3 +386,85 @@ def test_without_flags_the_usual_names_are_found_under_any_parent():
 
 def test_a_mailbox_without_either_folder_has_empty_names():
     assert special_use_folders([((b"\\HasNoChildren",), b"/", "INBOX")]) == ImapFolders("", "")
+
+
+# --- hints at `security`, only from what the server's first bytes show ------------------------
+
+TLS_ALERT = b"\x15\x03\x03\x00\x02\x02\x46"  # a TLS server's "protocol version" alert
+
+
+@pytest.fixture
+def mail_sink(tmp_path):
+    """`make run`'s mail sink: plain SMTP, no STARTTLS, no IMAP."""
+    from reachkit.management.commands.mailsink import start_sink
+
+    sink = start_sink(folder=tmp_path, host="127.0.0.1", port=closed_port(), stdout=StringIO())
+    yield sink
+    sink.stop()
+
+
+@pytest.mark.parametrize(("check", "name"), CHECKS)
+def test_ssl_on_a_plain_text_server_says_it_does_not_speak_tls(mail_sink, check, name):
+    message = failure_of(check, ServerSettings("127.0.0.1", mail_sink.port, "sam", "s3cret", "ssl"))
+    assert message == (
+        f"{name} connection failed: the TLS handshake with 127.0.0.1:{mail_sink.port} failed: it "
+        "does not speak TLS from the start (try security starttls, or none)"
+    )
+
+
+@pytest.mark.parametrize("security", ["none", "starttls"])
+def test_imap_pointed_at_an_smtp_server_says_what_answered(mail_sink, security, settings):
+    settings.DEBUG = False
+    message = failure_of(
+        check_imap, ServerSettings("127.0.0.1", mail_sink.port, "sam", "s3cret", security)
+    )
+    assert message == (
+        f"IMAP connection failed: could not connect: 127.0.0.1:{mail_sink.port} greeted as an "
+        "SMTP server, not an IMAP one (is the port right?)"
+    )
+    assert "TLS" not in message
+
+
+def test_imap_pointed_at_make_runs_sink_says_how_to_add_a_demo_inbox(mail_sink, settings):
+    settings.DEBUG = True
+    settings.MAILSINK_PORT = mail_sink.port
+    message = failure_of(
+        check_imap, ServerSettings("127.0.0.1", mail_sink.port, "sam", "s3cret", "none")
+    )
+    assert message.endswith(
+        "this is make run's mail sink, which has no IMAP: add a demo inbox with "
+        '`make manage ARGS="add_demo_inbox EMAIL"`'
+    )
+
+
+def test_smtp_pointed_at_an_imap_server_says_what_answered(mailbox):
+    port = mailbox.dovecot.imap_port
+    message = failure_of(check_smtp, ServerSettings("127.0.0.1", port, "sam", "s3cret", "none"))
+    assert message == (
+        f"SMTP connection failed: could not connect: 127.0.0.1:{port} greeted as an IMAP "
+        "server, not an SMTP one (is the port right?)"
+    )
+
+
+@pytest.mark.parametrize(("check", "name"), CHECKS)
+@pytest.mark.parametrize("security", ["none", "starttls"])
+def test_plain_text_to_a_server_answering_in_tls_suggests_ssl(
+    banner_server_factory, check, name, security
+):
+    server = banner_server_factory(TLS_ALERT, hang_up=True)
+    message = failure_of(check, ServerSettings("127.0.0.1", server.port, "sam", "s3cret", security))
+    assert message.startswith(f"{name} connection failed: ")
+    assert message.endswith("it speaks TLS from the start (try security ssl)"), message
+
+
+@pytest.mark.parametrize(("check", "name"), CHECKS)
+@pytest.mark.parametrize("security", ["none", "starttls", "ssl"])
+def test_a_server_that_hangs_up_at_once_gets_no_hint_about_tls(
+    banner_server_factory, check, name, security
+):
+    server = banner_server_factory(b"", hang_up=True)
+    message = failure_of(check, ServerSettings("127.0.0.1", server.port, "sam", "s3cret", security))
+    assert message.startswith(f"{name} connection failed: ")
+    assert "closed the connection" in message, message
+    assert "TLS from the start" not in message
+    assert "try security" not in message

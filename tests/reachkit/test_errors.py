@@ -83,6 +83,21 @@ def test_an_unknown_api_path_is_404_in_the_envelope(api):
     assert_error(api.get("/api/v1/no-such-thing"), 404, "not_found")
 
 
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize("path", ["/api/campaigns", "/api/", "/api/v2/campaigns"])
+def test_an_api_path_without_v1_is_404_in_the_envelope_in_debug_too(api, settings, debug, path):
+    """`make run` runs with DEBUG on, where Django would answer its page listing the URLs."""
+    settings.DEBUG = debug
+    response = api.get(path)
+    assert_error(response, 404, "not_found")
+    assert response["Content-Type"] == "application/json"
+
+
+def test_an_accept_header_without_json_is_406(api):
+    response = api.get(URL, HTTP_ACCEPT="text/html")
+    assert_error(response, 406, "not_acceptable")
+
+
 def test_an_unsupported_method_is_405(api):
     assert_error(api.put(URL, {}, format="json"), 405, "method_not_allowed")
 

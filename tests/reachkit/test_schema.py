@@ -148,3 +148,50 @@ def test_page_is_a_64_bit_integer_and_page_size_says_its_maximum_and_the_clamp(s
 
 def test_the_document_is_openapi_3_1(schema):
     assert schema["openapi"] == "3.1.0"
+
+
+@pytest.mark.parametrize(
+    ("accept", "media_type"),
+    [
+        ("application/json", "application/json"),
+        ("application/vnd.oai.openapi+json", "application/vnd.oai.openapi+json"),
+        ("*/*", "application/vnd.oai.openapi+json"),
+    ],
+)
+def test_the_schema_is_json_for_a_client_asking_for_json(db, accept, media_type):
+    response = Client().get("/api/v1/schema/", HTTP_ACCEPT=accept)
+    assert response.status_code == 200
+    assert response["Content-Type"].split(";")[0] == media_type
+    assert response.json()["openapi"].startswith("3.")
+
+
+@pytest.mark.parametrize("accept", ["application/yaml", "application/vnd.oai.openapi"])
+def test_the_schema_is_yaml_for_a_client_asking_for_yaml(db, accept):
+    response = Client().get("/api/v1/schema/", HTTP_ACCEPT=accept)
+    assert response.status_code == 200
+    assert response["Content-Type"].split(";")[0] == accept
+    assert response.content.startswith(b"openapi: 3.")
+
+
+def test_an_accept_the_schema_cannot_meet_is_406_in_the_envelope(db):
+    response = Client().get("/api/v1/schema/", HTTP_ACCEPT="text/csv")
+    assert response.status_code == 406
+    assert response.json()["code"] == "not_acceptable"
+
+
+def test_creating_a_campaign_documents_its_default_schedule(api, schema):
+    """Said where a first campaign is created, and true of the campaign that is created."""
+    description = schema["paths"]["/api/v1/campaigns"]["post"]["description"]
+    assert "America/New_York, 09:00-17:00, Monday to Friday" in description
+
+    created = api.post("/api/v1/campaigns", {"name": "First"}, format="json").json()["data"]
+    schedule = created["schedule"]
+    assert schedule["timezone"] == "America/New_York"
+    assert schedule["default_window"] == {"start": "09:00", "end": "17:00"}
+    assert [day for day, rule in schedule["days"].items() if rule["enabled"]] == [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+    ]

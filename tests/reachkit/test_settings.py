@@ -89,7 +89,11 @@ def test_a_malformed_setting_stops_the_process_with_one_line_naming_it(name, val
 def test_production_starts_with_its_secrets_on_the_embedded_defaults():
     result = run_settings(REACHKIT_SECRET_KEY="s" * 50, REACHKIT_ENCRYPTION_KEYS=GOOD_KEY)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://", "False"]
+    assert result.stdout.split() == [
+        "django.db.backends.sqlite3",
+        "filesystem://localhost/",
+        "False",
+    ]
 
 
 def test_database_and_broker_urls_switch_to_postgresql_and_redis():
@@ -167,3 +171,47 @@ def test_https_with_an_http_public_url_is_refused():
     assert result.stderr.strip() == (
         "reachkit: REACHKIT_HTTPS is on: REACHKIT_PUBLIC_URL must start with https://"
     )
+
+
+def test_the_embedded_broker_gives_kombu_a_host_so_no_command_warns():
+    probe = (
+        "import logging, sys; logging.basicConfig(stream=sys.stderr); "
+        "import django; from django.conf import settings; django.setup(); "
+        "from kombu import Connection; "
+        "Connection(settings.CELERY_BROKER_URL, "
+        "transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS).info(); print('ok')"
+    )
+    for url in ("", "filesystem://"):
+        result = run_settings(
+            probe,
+            REACHKIT_SECRET_KEY="s" * 50,
+            REACHKIT_ENCRYPTION_KEYS=GOOD_KEY,
+            CELERY_BROKER_URL=url,
+        )
+        assert result.stdout.strip() == "ok", result.stderr
+        assert "hostname" not in result.stderr
+
+
+def test_migrating_a_new_sqlite_database_prints_nothing(tmp_path):
+    """No W038: SQLite has no deferrable unique constraint for a campaign's step numbers."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("REACHKIT_", "DATABASE_URL", "CELERY_"))
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="reachkit.settings",
+        REACHKIT_SECRET_KEY="s" * 50,
+        REACHKIT_ENCRYPTION_KEYS=GOOD_KEY,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'new.sqlite3'}",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (result.stdout, result.stderr) == ("", "")

@@ -25,6 +25,7 @@ from campaigns import demo
 from campaigns.models import Campaign, Send, Sequence
 from inboxes.models import Inbox
 from leads.models import Lead
+from reachkit.demo_state import demo_state_file
 from reachkit.management.commands.mailsink import start_sink
 from reachkit.models import ApiKey, Workspace
 
@@ -243,3 +244,181 @@ def test_the_mailsink_command_saves_each_message_as_an_eml_file_until_stopped(tm
     finally:
         sink.send_signal(signal.SIGTERM)
         assert sink.wait(timeout=10) == 0
+
+
+# --- The demo's login and key, per database --------------------------------------------------
+
+
+def printed_password(welcome: str) -> str:
+    found = re.search(r"user admin, password (\S+)", welcome)
+    assert found is not None, welcome
+    return found[1]
+
+
+def printed_key(welcome: str) -> str:
+    found = re.search(r"API key +(rk_\S+)", welcome)
+    assert found is not None, welcome
+    return found[1]
+
+
+def test_the_printed_password_logs_in_and_stays_the_same_on_the_next_run(db, dev, client):
+    first = printed_password(setup_demo())
+    assert printed_password(setup_demo()) == first
+    assert client.login(username="admin", password=first)
+
+
+def test_a_state_that_does_not_match_this_database_is_renewed_not_trusted(db, dev, client):
+    """As after a `make run` on PostgreSQL, then one on SQLite with the same var/."""
+    setup_demo()
+    state_file = next((dev.VAR_DIR / "demo").glob("*.json"))
+    stale = json.loads(state_file.read_text())
+    stale["admin_password"] = "from-another-database"
+    stale["api_key"] = "rk_00000000_" + "x" * 32
+    state_file.write_text(json.dumps(stale))
+
+    welcome = setup_demo()
+
+    assert printed_password(welcome) == "from-another-database"
+    assert client.login(username="admin", password="from-another-database")
+    key = printed_key(welcome)
+    assert key != stale["api_key"]
+    response = client.get("/api/v1/campaigns", HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert response.status_code == 200
+    assert json.loads(state_file.read_text())["api_key"] == key
+
+
+def test_an_admin_whose_password_was_changed_gets_the_printed_one_back(db, dev, client):
+    setup_demo()
+    admin = get_user_model().objects.get(username="admin")
+    admin.set_password("changed-in-the-admin")
+    admin.is_active = False
+    admin.save()
+
+    password = printed_password(setup_demo())
+
+    assert client.login(username="admin", password=password)
+
+
+def test_each_database_has_its_own_state_file(db, dev):
+    setup_demo()
+    (state_file,) = (dev.VAR_DIR / "demo").glob("*.json")
+    assert state_file == demo_state_file()
+    assert state_file.stat().st_mode & 0o077 == 0
+
+    postgres = {"ENGINE": "django.db.backends.postgresql", "HOST": "127.0.0.1", "PORT": "5432"}
+    sqlite = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(dev.VAR_DIR / "reachkit.db")}
+    files = {
+        demo_state_file(sqlite),
+        demo_state_file({**sqlite, "NAME": str(dev.VAR_DIR / "other.db")}),
+        demo_state_file({**postgres, "NAME": "reachkit"}),
+        demo_state_file({**postgres, "NAME": "reachkit", "PORT": "5433"}),
+        demo_state_file({**postgres, "NAME": "reachkit_staging"}),
+    }
+    assert len(files) == 5
+    assert {path.parent for path in files} == {dev.VAR_DIR / "demo"}
+    assert demo_state_file(sqlite).name.startswith("sqlite-reachkit-db-")
+    assert demo_state_file({**postgres, "NAME": "reachkit"}).name.startswith("postgresql-reachkit-")
+
+
+def test_the_single_state_file_of_before_is_checked_then_moved(db, dev, client):
+    (dev.VAR_DIR / "demo.json").write_text(
+        json.dumps({"admin_password": "kept-from-before", "api_key": "rk_dead_beef"})
+    )
+
+    welcome = setup_demo()
+
+    assert printed_password(welcome) == "kept-from-before"
+    assert client.login(username="admin", password="kept-from-before")
+    assert not (dev.VAR_DIR / "demo.json").exists()
+    (state_file,) = (dev.VAR_DIR / "demo").glob("*.json")
+    state = json.loads(state_file.read_text())
+    assert state["admin_password"] == "kept-from-before"
+    assert state["api_key"] == printed_key(welcome)
+    assert state["campaign_id"] == str(Campaign.objects.get().pk)
+
+
+# --- A second inbox on the sink ----------------------------------------------------------------
+
+
+def add_demo_inbox(*args: str) -> dict:
+    out = StringIO()
+    call_command("add_demo_inbox", *args, stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_the_welcome_says_how_to_add_a_second_inbox_on_the_sink(db, dev):
+    assert 'make manage ARGS="add_demo_inbox kim@reachkit.test"' in setup_demo()
+
+
+def test_a_second_demo_inbox_sends_to_the_sink_beside_the_first(db, dev):
+    dev.SEND_GAP_SECONDS = (20, 40)
+    sink = start_sink(
+        folder=dev.MAILSINK_DIR, host="127.0.0.1", port=dev.MAILSINK_PORT, stdout=StringIO()
+    )
+    try:
+        with time_machine.travel(tomorrow_noon(), tick=True):
+            setup_demo()
+            added = add_demo_inbox("Kim@Reachkit.test")
+            again = add_demo_inbox("kim@reachkit.test")
+            # One email per inbox and gap: both inboxes send in the first pass.
+            assert json.loads(send_due()) == {"sent": 2, "failed": 0, "deferred": 0}
+    finally:
+        sink.stop()
+
+    campaign = Campaign.objects.get()
+    inbox = Inbox.objects.get(email="kim@reachkit.test")
+    assert added == {
+        "inbox": "kim@reachkit.test",
+        "id": str(inbox.pk),
+        "smtp": f"127.0.0.1:{dev.MAILSINK_PORT}",
+        "created": True,
+        "campaign_id": str(campaign.pk),
+    }
+    assert again["created"] is False
+    assert inbox.connection_status == Inbox.ConnectionStatus.CONNECTED
+    assert inbox.first_name == "Kim"
+    assert set(campaign.inboxes.values_list("email", flat=True)) == {
+        demo.INBOX_EMAIL,
+        "kim@reachkit.test",
+    }
+    senders = {
+        email.message_from_bytes(path.read_bytes(), policy=email.policy.default)["From"]
+        .addresses[0]
+        .addr_spec
+        for path in eml_files(dev.MAILSINK_DIR)
+    }
+    assert senders == {demo.INBOX_EMAIL, "kim@reachkit.test"}
+
+
+def test_add_demo_inbox_leaves_a_real_mailbox_alone(db, dev):
+    setup_demo()
+    workspace = Workspace.objects.get(name="Demo")
+    real = Inbox.objects.create(
+        workspace=workspace,
+        email="real@acme.example",
+        domain="acme.example",
+        smtp_host="smtp.acme.example",
+        smtp_port=587,
+        imap_host="imap.acme.example",
+        imap_port=993,
+    )
+    with pytest.raises(CommandError, match="not a demo inbox"):
+        add_demo_inbox("real@acme.example")
+    real.refresh_from_db()
+    assert real.smtp_host == "smtp.acme.example"
+
+
+@pytest.mark.parametrize("address", ["not-an-address", "kim@", "a b@reachkit.test"])
+def test_add_demo_inbox_refuses_what_is_not_an_address(db, dev, address):
+    setup_demo()
+    with pytest.raises(CommandError, match="not an email address"):
+        add_demo_inbox(address)
+    assert Inbox.objects.count() == 1
+
+
+def test_add_demo_inbox_is_development_only(db, settings):
+    settings.DEBUG = False
+    Workspace.objects.create(name="Demo")
+    with pytest.raises(CommandError, match="REACHKIT_DEBUG"):
+        add_demo_inbox("kim@reachkit.test")
+    assert not Inbox.objects.exists()

@@ -99,11 +99,11 @@ def silent_server() -> Iterator[SilentServer]:
 
 
 @pytest.fixture
-def banner_server_factory() -> Iterator[Callable[[bytes], BannerServer]]:
+def banner_server_factory() -> Iterator[Callable[..., BannerServer]]:
     started: list[BannerServer] = []
 
-    def make(banner: bytes) -> BannerServer:
-        started.append(BannerServer(banner))
+    def make(banner: bytes, *, hang_up: bool = False) -> BannerServer:
+        started.append(BannerServer(banner, hang_up=hang_up))
         return started[-1]
 
     yield make

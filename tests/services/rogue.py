@@ -1,8 +1,9 @@
 """Loopback peers that are not honest mail servers, for the connection-check security tests.
 
 - `BannerServer`: another service on a port, which says its own first words (Redis, NATS,
-  an SSH server…) to whoever connects, then waits. It counts the connections it accepted:
-  a refused address must show 0.
+  an SSH server…) to whoever connects, then waits (or, with `hang_up`, closes the
+  connection: a TLS server's alert to a client that spoke plain text). It counts the
+  connections it accepted: a refused address must show 0.
 - `DripServer`: says its first words (`greeting`, maybe nothing), then sends one byte every
   `interval` seconds, forever (up to `lasts` seconds): each read gets a byte just before it
   would time out, so per-read timeouts never end the exchange.
@@ -54,13 +55,17 @@ class _LoopbackServer:
 
 
 class BannerServer(_LoopbackServer):
-    def __init__(self, banner: bytes) -> None:
+    def __init__(self, banner: bytes, *, hang_up: bool = False) -> None:
         self.banner = banner
+        self.hang_up = hang_up
         super().__init__()
 
     def _serve(self, connection: socket.socket) -> None:
         try:
             connection.sendall(self.banner)
+            if self.hang_up:
+                connection.shutdown(socket.SHUT_RDWR)
+                return
         except OSError:
             return
         self._closed.wait()
