@@ -8,6 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
+from imapclient import IMAPClient
 
 from campaigns.models import Send
 from inboxes.models import Inbox
@@ -160,14 +161,31 @@ def test_attachments_are_downloaded_byte_for_byte(outreach):
         assert stored.read() == blob
 
 
-def test_a_message_over_the_size_cap_is_recorded_without_its_body(outreach, settings):
+def test_a_message_over_the_size_cap_is_recorded_without_its_body(outreach, settings, monkeypatch):
     settings.SYNC_MAX_MESSAGE_BYTES = 4096
-    (bob,) = sent_step_one(outreach, "bob@acme.com")
+    (bob, ann) = sent_step_one(outreach, "bob@acme.com", "ann@acme.com")
     reply = mails.reply(outreach.send_of(bob), text="Interested! " + "x" * 10_000)
     reply.add_attachment(b"y" * 5000, maintype="application", subtype="pdf", filename="big.pdf")
     deliver(outreach, reply)
+    deliver(outreach, mails.reply(outreach.send_of(ann)))
+    fetches = []
+    real_fetch = IMAPClient.fetch
 
-    assert sync()["replies"] == 1
+    def spy(client, messages, data, modifiers=None):
+        fetches.append((sorted(messages), list(data)))
+        return real_fetch(client, messages, data, modifiers)
+
+    monkeypatch.setattr(IMAPClient, "fetch", spy)
+
+    assert sync()["replies"] == 2
+
+    # Sizes first; the large one's body is never asked for, and nothing but a PEEK is.
+    assert fetches[0] == ([1, 2], ["RFC822.SIZE", "INTERNALDATE"])
+    assert ([1], ["BODY.PEEK[HEADER]"]) in fetches
+    assert ([2], ["BODY.PEEK[]"]) in fetches
+    asked = [item for _, data in fetches for item in data]
+    assert set(asked) <= {"RFC822.SIZE", "INTERNALDATE", "BODY.PEEK[HEADER]", "BODY.PEEK[]"}
+    Message.objects.filter(from_email="ann@acme.com").delete()
 
     message = Message.objects.get()
     assert message.body_skipped
