@@ -50,7 +50,10 @@ class ConversationViewSet(mixins.ListModelMixin, WorkspaceViewSet):
     default_sort = "-last_message_at"
 
     def scope_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        return threads.with_threads(queryset)
+        # Update and reply load the thread once they have written, not before.
+        if self.action in ("list", "retrieve"):
+            return threads.with_threads(queryset)
+        return queryset
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset())) or []
@@ -58,7 +61,7 @@ class ConversationViewSet(mixins.ListModelMixin, WorkspaceViewSet):
         return self.get_paginated_response(ConversationSerializer(page, many=True).data)
 
     def _shown(self, conversation: Conversation, code: int = status.HTTP_200_OK) -> Response:
-        loaded = self.get_queryset().get(pk=conversation.pk)
+        loaded = threads.with_threads(self.get_queryset()).get(pk=conversation.pk)
         threads.attach_threads([loaded])
         return Response(ConversationSerializer(loaded).data, status=code)
 
