@@ -11,6 +11,7 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -43,49 +44,96 @@ def emit(
 
 
 def emit_many(events: Sequence[NewEvent]) -> None:
-    """Write events in the caller's transaction, in this order: three statements at most
-    however many (the events, the workspaces' endpoints, their deliveries)."""
+    """Write events in the caller's transaction, in this order, with a pending delivery for
+    each active endpoint of their workspace that wants them: one statement on PostgreSQL
+    however many (it is on the send pipeline's path, once per chunk of emails)."""
     if not events:
         return
     at = timezone.now()
+    if connection.vendor == "postgresql":
+        endpoint_ids = _write_postgresql(events, at)
+    else:
+        with transaction.atomic():
+            endpoint_ids = _write_orm(events, at)
+    if endpoint_ids:
+        _deliver_after_commit(endpoint_ids)
+
+
+# The events (their `seq` and `txid` from the columns' defaults) and, from what was inserted,
+# the deliveries: one round trip, no model instances (their construction cost more than the
+# database's insert).
+_INSERT_POSTGRESQL = """
+WITH event AS (
+    INSERT INTO webhooks_event (id, workspace_id, type, created_at, payload, ordering_key)
+    SELECT row.id, row.workspace_id, row.type, %(at)s, row.payload::jsonb, row.ordering_key
+    FROM unnest(%(ids)s::uuid[], %(workspaces)s::uuid[], %(types)s::text[], %(payloads)s::text[],
+                %(keys)s::text[]) WITH ORDINALITY
+         AS row(id, workspace_id, type, payload, ordering_key, position)
+    ORDER BY row.position
+    RETURNING seq, id, workspace_id, type, ordering_key
+)
+INSERT INTO webhooks_delivery (
+    id, workspace_id, endpoint_id, event_id, message_id, event_type, position, ordering_key,
+    status, attempt, next_attempt_at, error, created_at
+)
+SELECT gen_random_uuid(), event.workspace_id, endpoint.id, event.seq, event.id, event.type,
+       event.seq, event.ordering_key, 'pending', 0, %(at)s, '', %(at)s
+FROM event
+JOIN webhooks_webhookendpoint AS endpoint
+  ON endpoint.workspace_id = event.workspace_id
+ AND endpoint.is_active AND endpoint.deleted_at IS NULL
+ AND (endpoint.event_types = '[]'::jsonb OR jsonb_exists(endpoint.event_types, event.type))
+RETURNING endpoint_id
+"""
+
+
+def _write_postgresql(events: Sequence[NewEvent], at: datetime) -> set[uuid.UUID]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_POSTGRESQL,
+            {
+                "at": at,
+                "ids": [uuid.uuid4() for _ in events],
+                "workspaces": [event.workspace_id for event in events],
+                "types": [str(event.type) for event in events],
+                "payloads": [json.dumps(event.payload, cls=DjangoJSONEncoder) for event in events],
+                "keys": [event.ordering_key for event in events],
+            },
+        )
+        return {endpoint_id for (endpoint_id,) in cursor.fetchall()}
+
+
+def _write_orm(events: Sequence[NewEvent], at: datetime) -> set[uuid.UUID]:
     rows = [
         Event(
             workspace_id=event.workspace_id,
             type=event.type,
-            payload=jsonable(event.payload),
+            payload=json.loads(json.dumps(event.payload, cls=DjangoJSONEncoder)),
             ordering_key=event.ordering_key,
             created_at=at,
         )
         for event in events
     ]
-    with transaction.atomic():
-        Event.objects.bulk_create(rows)
-        endpoints = _listening(event.workspace_id for event in events)
-        deliveries = [
-            Delivery(
-                workspace_id=row.workspace_id,
-                endpoint_id=endpoint.pk,
-                event_id=row.seq,
-                message_id=row.id,
-                event_type=row.type,
-                position=row.seq,
-                ordering_key=row.ordering_key,
-                next_attempt_at=at,
-                created_at=at,
-            )
-            for row in rows
-            for endpoint in endpoints.get(row.workspace_id, ())
-            if endpoint.wants(row.type)
-        ]
-        if deliveries:
-            Delivery.objects.bulk_create(deliveries)
-            _deliver_after_commit({delivery.endpoint_id for delivery in deliveries})
-
-
-def jsonable(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """The payload as JSON values: ids as strings, times in ISO 8601 with `Z`."""
-    result: dict[str, Any] = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
-    return result
+    Event.objects.bulk_create(rows)
+    endpoints = _listening(event.workspace_id for event in events)
+    deliveries = [
+        Delivery(
+            workspace_id=row.workspace_id,
+            endpoint_id=endpoint.pk,
+            event_id=row.seq,
+            message_id=row.id,
+            event_type=row.type,
+            position=row.seq,
+            ordering_key=row.ordering_key,
+            next_attempt_at=at,
+            created_at=at,
+        )
+        for row in rows
+        for endpoint in endpoints.get(row.workspace_id, ())
+        if endpoint.wants(row.type)
+    ]
+    Delivery.objects.bulk_create(deliveries)
+    return {delivery.endpoint_id for delivery in deliveries}
 
 
 def _listening(workspace_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[WebhookEndpoint]]:

@@ -49,6 +49,7 @@ JITTER = 0.2
 # A run hands over to the next one after this long (each attempt takes at most the timeout).
 RUN_BUDGET_SECONDS = 50.0
 RUN_BATCH = 200
+SAVE_EVERY = 25  # attempts recorded per commit
 # Soft-deleted endpoints are removed this long after (see WebhookEndpoint).
 PURGE_DELETED_AFTER = timedelta(hours=1)
 
@@ -190,6 +191,7 @@ def endpoint_test(*, endpoint: WebhookEndpoint) -> Delivery:
     with transport.new_client() as client:
         result = _post(endpoint, delivery, client)
     _record(delivery, result, final=True)
+    _save([delivery])
     return delivery
 
 
@@ -244,6 +246,22 @@ def endpoint_deliver(
 def _run(
     endpoint: WebhookEndpoint, client: httpx.Client, deadline: float, report: RunReport
 ) -> None:
+    checked: dict[str, netguard.IPAddress] = {}
+    unsaved: list[Delivery] = []
+    try:
+        _run_batches(endpoint, client, deadline, report, checked, unsaved)
+    finally:
+        _save(unsaved)
+
+
+def _run_batches(
+    endpoint: WebhookEndpoint,
+    client: httpx.Client,
+    deadline: float,
+    report: RunReport,
+    checked: dict[str, netguard.IPAddress],
+    unsaved: list[Delivery],
+) -> None:
     while True:
         batch = list(
             Delivery.objects.filter(endpoint=endpoint, status=Delivery.Status.PENDING)
@@ -262,9 +280,12 @@ def _run(
             if time.monotonic() > deadline:
                 report.more = True
                 return
-            result = _post(endpoint, delivery, client)
+            result = _post(endpoint, delivery, client, checked)
             attempted += 1
             _record(delivery, result, final=False)
+            unsaved.append(delivery)
+            if len(unsaved) >= SAVE_EVERY:
+                _save(unsaved)
             if delivery.status == Delivery.Status.SUCCEEDED:
                 report.delivered += 1
             elif delivery.status == Delivery.Status.PENDING:
@@ -273,8 +294,9 @@ def _run(
                     held.add(key)
             else:
                 report.failed += 1
-            if not _health(endpoint, delivery, result):
+            if not _health(endpoint, delivery, result, unsaved):
                 return  # disabled
+        _save(unsaved)  # the next batch reads what this one recorded
         if not attempted or len(batch) < RUN_BATCH:
             return
 
@@ -296,7 +318,12 @@ def _body(delivery: Delivery) -> str:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
 
-def _post(endpoint: WebhookEndpoint, delivery: Delivery, client: httpx.Client) -> transport.Attempt:
+def _post(
+    endpoint: WebhookEndpoint,
+    delivery: Delivery,
+    client: httpx.Client,
+    checked: dict[str, netguard.IPAddress] | None = None,
+) -> transport.Attempt:
     body = _body(delivery)
     at = timezone.now()
     headers = signing.headers(
@@ -306,7 +333,9 @@ def _post(endpoint: WebhookEndpoint, delivery: Delivery, client: httpx.Client) -
         secrets_=endpoint.signing_secrets(at),
     )
     delivery.last_attempt_at = at
-    return transport.post(client, endpoint.url, body=body.encode(), headers=headers)
+    return transport.post(
+        client, endpoint.url, body=body.encode(), headers=headers, checked=checked
+    )
 
 
 def retry_delay(attempt: int, retry_after: float | None = None) -> float | None:
@@ -339,20 +368,36 @@ def _record(delivery: Delivery, result: transport.Attempt, *, final: bool) -> No
     delivery.next_attempt_at = (
         delivery.last_attempt_at + timedelta(seconds=delay) if delay is not None else None
     )
-    delivery.save(
-        update_fields=[
-            "status",
-            "attempt",
-            "next_attempt_at",
-            "last_attempt_at",
-            "response_code",
-            "duration_ms",
-            "error",
-        ]
-    )
 
 
-def _health(endpoint: WebhookEndpoint, delivery: Delivery, result: transport.Attempt) -> bool:
+_ATTEMPT_FIELDS = [
+    "status",
+    "attempt",
+    "next_attempt_at",
+    "last_attempt_at",
+    "response_code",
+    "duration_ms",
+    "error",
+]
+
+
+def _save(deliveries: list[Delivery]) -> None:
+    """Record attempts, a few at a time in one commit (a commit each cost more than the POST).
+    A worker that dies before the commit sends those again, with the same webhook-id: at
+    least once, as promised."""
+    if not deliveries:
+        return
+    with transaction.atomic():
+        Delivery.objects.bulk_update(deliveries, _ATTEMPT_FIELDS)
+    deliveries.clear()
+
+
+def _health(
+    endpoint: WebhookEndpoint,
+    delivery: Delivery,
+    result: transport.Attempt,
+    unsaved: list[Delivery],
+) -> bool:
     """Track the endpoint's failing streak; False once it is disabled."""
     now = timezone.now()
     if result.outcome == transport.Outcome.DELIVERED:
@@ -372,6 +417,7 @@ def _health(endpoint: WebhookEndpoint, delivery: Delivery, result: transport.Att
         return True
     if now - endpoint.failing_since < timedelta(seconds=settings.WEBHOOK_DISABLE_AFTER_SECONDS):
         return True
+    _save(unsaved)
     endpoint_disable(endpoint=endpoint, last_error=delivery.error, at=now)
     return False
 

@@ -118,8 +118,16 @@ def new_client() -> httpx.Client:
     )
 
 
-def post(client: httpx.Client, raw_url: str, *, body: bytes, headers: dict[str, str]) -> Attempt:
-    """POST `body` to the URL and classify the answer."""
+def post(
+    client: httpx.Client,
+    raw_url: str,
+    *,
+    body: bytes,
+    headers: dict[str, str],
+    checked: dict[str, netguard.IPAddress] | None = None,
+) -> Attempt:
+    """POST `body` to the URL and classify the answer. `checked`: addresses a run of
+    deliveries already checked, by URL (a run looks its host up once, not per event)."""
     started = time.monotonic()
 
     def took() -> int:
@@ -127,7 +135,11 @@ def post(client: httpx.Client, raw_url: str, *, body: bytes, headers: dict[str, 
 
     try:
         url = parse_url(raw_url)
-        address = destination(url)
+        address = checked.get(raw_url) if checked is not None else None
+        if address is None:
+            address = destination(url)
+            if checked is not None:
+                checked[raw_url] = address
     except UrlRefused as refused:
         return Attempt(Outcome.FAILED, None, took(), f"refused: {refused}")
     except netguard.HostNotFound:
