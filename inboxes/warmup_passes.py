@@ -4,14 +4,16 @@ Sending (`warmup_send_pass`, beat every minute):
 
 1. Recover: a row claimed by a worker that died before SMTP goes back to wait; one that
    died during SMTP becomes `unknown` (never resent; the recipient's side marks it sent if
-   it arrives). A first email still waiting a day after its time is dropped (`failed`).
+   it arrives). An email still waiting a day after its time is dropped (`failed`).
 2. Plan: each active inbox of the pool gets today's first emails (its ramp's target,
    inboxes/warmup.py), as rows numbered 1…target for the day, each due at a random time
    of the rest of the day, to rotating partners. The unique (sender, day, number) makes
    planning exactly once, whatever runs at once.
 3. Claim, in one transaction: the senders of due rows take their pace rows
    (inboxes/pace.py: the gap and lock campaign mail shares); each ready sender claims one
-   due row (or all, with no gap), within today's room; their next email is pushed a gap on.
+   due row (or all, with no gap), new emails within today's target (`pace.warmup_room`);
+   their next email is pushed a gap on. New emails go from inboxes that warm now, replies
+   from any inbox of the pool.
 4. Deliver, one SMTP session per sender: each row is marked attempted (committed) before
    its MAIL FROM, then sent, retried later (4xx, no connection), failed (5xx) or unknown.
 
@@ -115,9 +117,9 @@ def recover(now: datetime) -> None:
     WarmupEmail.objects.filter(
         status=Status.CLAIMED, attempted_at__isnull=False, attempted_at__lt=stale
     ).update(status=Status.UNKNOWN, smtp_response="the connection was lost while sending")
-    WarmupEmail.objects.filter(
-        status=Status.SCHEDULED, kind=WarmupEmail.Kind.FIRST, due_at__lt=now - EXPIRE_AFTER
-    ).update(status=Status.FAILED, smtp_response="expired: not sent on its day")
+    WarmupEmail.objects.filter(status=Status.SCHEDULED, due_at__lt=now - EXPIRE_AFTER).update(
+        status=Status.FAILED, smtp_response="expired: not sent on its day"
+    )
 
 
 def _active_members(now: datetime) -> tuple[list[Inbox], list[Inbox]]:
@@ -196,9 +198,17 @@ def claim(now: datetime) -> list[WarmupEmail]:
         )
         if not due:
             return []
-        _, active = _active_members(now)
+        # New emails from inboxes that warm now; replies from any inbox of the pool (one
+        # paused for its health still answers what it receives).
+        members, active = _active_members(now)
         active_by_id = {inbox.pk: inbox for inbox in active}
-        senders = {sender_id for _, sender_id, _ in due if sender_id in active_by_id}
+        member_ids = {inbox.pk for inbox in members}
+        senders = {
+            sender_id
+            for _, sender_id, kind in due
+            if sender_id in active_by_id
+            or (kind == WarmupEmail.Kind.REPLY and sender_id in member_ids)
+        }
         ready = set(pace.lock_ready(senders, now))
         if not ready:
             return []
@@ -214,7 +224,7 @@ def claim(now: datetime) -> list[WarmupEmail]:
             .order_by()
         )
         states = WarmupState.objects.in_bulk(list(ready))
-        room = {
+        room = dict.fromkeys(ready, 0) | {
             sender_id: pace.warmup_room(
                 warmup.target_on(
                     warmup.ramp_day(states.get(sender_id), today),
@@ -223,6 +233,7 @@ def claim(now: datetime) -> list[WarmupEmail]:
                 sent_today.get(sender_id, 0),
             )
             for sender_id in ready
+            if sender_id in active_by_id
         }
         taken: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
         for pk, sender_id, kind in due:

@@ -335,6 +335,31 @@ def test_an_inbox_whose_mail_lands_in_spam_pauses_and_says_why(trio, api, settin
     assert data["daily"][-2] == {"date": "2026-03-01", "sent": 10, "spam_count": 10}
 
 
+def test_an_inbox_paused_for_its_health_still_answers_what_it_receives(trio, settings):
+    settings.WARMUP_REPLY_PERCENT = 100
+    ann, bob, _cat = trio.inboxes
+    with time_machine.travel(LATE, tick=False) as clock:
+        for seq in range(1, 11):
+            WarmupEmail.objects.create(
+                sender=ann,
+                recipient=bob,
+                day=LATE.date() - timedelta(days=1),
+                seq=seq,
+                message_id=f"<old-{seq}@mail.test>",
+                due_at=LATE - timedelta(days=1),
+                status="sent",
+                sent_at=LATE - timedelta(days=1),
+                placement="spam",
+            )
+        send_the_day(clock)
+        warmup_passes.warmup_receive_pass()
+        replies = WarmupEmail.objects.filter(sender=ann, kind="reply")
+        assert replies.count() == WarmupEmail.objects.filter(recipient=ann, kind="first").count()
+        clock.shift(31 * 60)
+        warmup_passes.warmup_send_pass()
+        assert set(replies.values_list("status", flat=True)) == {"sent"}
+
+
 def test_a_refused_login_puts_the_inbox_in_error_and_its_emails_wait(trio):
     ann = trio.inboxes[0]
     trio.smtp.add_user(ann.email, "changed-by-someone")
