@@ -279,6 +279,7 @@ def _deliver_batch(batch: list[WarmupEmail]) -> WarmupReport:
     sender = batch[0].sender
     timeout = float(settings.INBOX_CONNECT_TIMEOUT_SECONDS)
     not_tried = "not tried: the SMTP connection was lost"
+    sent: list[bytes] = []
     try:
         with connection.smtp_session(sender.smtp_settings(), timeout=timeout) as client:
             for row in batch:
@@ -293,6 +294,8 @@ def _deliver_batch(batch: list[WarmupEmail]) -> WarmupReport:
                 )
                 outcome, response = _transmit(client, sender.email, row.recipient.email, data)
                 _record(row, outcome, response, timezone.now())
+                if outcome == Outcome.SENT:
+                    sent.append(data)
                 setattr(report, _COUNTER[outcome], getattr(report, _COUNTER[outcome]) + 1)
                 if outcome == Outcome.UNKNOWN or response.startswith("connection lost"):
                     break
@@ -310,7 +313,24 @@ def _deliver_batch(batch: list[WarmupEmail]) -> WarmupReport:
     for row in untried:
         _record(row, Outcome.DEFERRED, not_tried, timezone.now())
         report.deferred += 1
+    if sent and sender.provider == Inbox.Provider.OTHER and sender.imap_host:
+        _file_in_sent(sender, sent)
     return report
+
+
+def _file_in_sent(inbox: Inbox, messages: list[bytes]) -> None:
+    """Servers other than Gmail and Microsoft 365 do not file what goes through their SMTP:
+    a copy goes to Sent, as a person's mail client would put it (as campaign mail does)."""
+    timeout = float(settings.INBOX_CONNECT_TIMEOUT_SECONDS)
+    try:
+        with connection.imap_session(inbox.imap_settings(), timeout=timeout) as client:
+            for raw in messages:
+                client.append(inbox.sent_folder or "Sent", raw, flags=[b"\\Seen"])
+    except (ConnectionCheckFailed, IMAPClientError, OSError) as error:
+        logger.warning(
+            "could not file warmup mail in Sent",
+            extra={"inbox": str(inbox.pk), "error": type(error).__name__},
+        )
 
 
 _COUNTER = {
@@ -442,6 +462,7 @@ def _receive_held(inbox: Inbox, now: datetime, cutoff: datetime) -> WarmupReport
                     _read_folder(client, inbox, folder, placement, pending, now, report)
             if old:
                 report.archived += _archive(client, inbox, old, now)
+            _clear_sent(client, inbox, cutoff)
     except ConnectionCheckFailed as failure:
         if failure.authentication:
             inbox_mark_error(inbox=inbox, error=failure.message)
@@ -559,3 +580,17 @@ def _archive(client: IMAPClient, inbox: Inbox, old: set[str], now: datetime) -> 
     return WarmupEmail.objects.filter(
         recipient=inbox, message_id__in=old, archived_at__isnull=True
     ).update(archived_at=now)
+
+
+def _clear_sent(client: IMAPClient, inbox: Inbox, cutoff: datetime) -> None:
+    """The copies of its own warmup emails filed in Sent go after as many days."""
+    if inbox.provider != Inbox.Provider.OTHER:
+        return  # Gmail and Microsoft 365 filed them themselves: theirs to keep
+    try:
+        client.select_folder(inbox.sent_folder or "Sent")
+    except IMAPClientError:
+        return
+    uids = client.search(["HEADER", WARMUP_HEADER, warmup_token(), "BEFORE", cutoff.date()])
+    if uids:
+        client.delete_messages(uids)
+        client.expunge()

@@ -68,6 +68,8 @@ def test_a_day_of_warmup_sends_the_ramps_count_from_each_inbox_and_the_stats_mat
             assert len(trio.folder(inbox)) == sum(
                 message.rcpt_tos == [inbox.email] for message in trio.smtp.messages
             )
+            # Its own copies are in Sent, as a mail client files them.
+            assert len(trio.folder(inbox, "Sent")) == 2
 
         received = warmup_passes.warmup_receive_pass()
         assert (received.received, received.saved_from_spam) == (6, 0)
@@ -196,19 +198,24 @@ def test_an_email_whose_outcome_was_lost_is_not_resent_and_counts_once_it_arrive
 
 def test_old_warmup_emails_are_removed_from_the_mailbox(trio, settings):
     settings.WARMUP_KEEP_DAYS = 3
+    ann = trio.inboxes[0]
     with time_machine.travel(LATE, tick=False) as clock:
         send_the_day(clock)
         warmup_passes.warmup_receive_pass()
         assert sum(len(trio.folder(inbox)) for inbox in trio.inboxes) == 6
-        for inbox in trio.inboxes:  # warmup stops: no new mail, only the clean-up
-            inbox.is_warming = True
+        # A copy in Sent filed long ago (IMAP dates are the server's: set explicitly).
+        old_copy = trio.folder(ann, "Sent")[0]
+        trio.dovecot.append(
+            ann.email, old_copy, folder="Sent", when=datetime(2026, 2, 20, tzinfo=UTC)
+        )
         clock.move_to(DAY_END + timedelta(days=2))
-        WarmupEmail.objects.filter(status="scheduled").delete()
+        WarmupEmail.objects.filter(status="scheduled").delete()  # only the clean-up is left
         assert warmup_passes.warmup_receive_pass().archived == 0
         clock.move_to(DAY_END + timedelta(days=3))
         WarmupEmail.objects.filter(status="scheduled").delete()
         assert warmup_passes.warmup_receive_pass().archived == 6
     assert sum(len(trio.folder(inbox)) for inbox in trio.inboxes) == 0
+    assert len(trio.folder(ann, "Sent")) == 2  # the old copy went, this week's stay
 
 
 def test_a_paused_inbox_does_not_warm_and_says_why(trio, api):
