@@ -417,3 +417,27 @@ def test_the_stats_cost_the_same_few_queries_however_much_was_sent(trio, api):
 
 def warmup_queries(context: CaptureQueriesContext) -> int:
     return sum("reachkit_apikey" not in query["sql"] for query in context.captured_queries)
+
+
+def test_turning_warmup_off_and_on_within_a_week_keeps_the_ramp_after_a_week_restarts_it(trio, api):
+    ann = trio.inboxes[0]
+    url = f"/api/v1/inboxes/{ann.pk}"
+    with time_machine.travel(LATE, tick=False) as clock:
+        send_the_day(clock)  # day 1 of the ramp: 2
+        assert api.patch(url, {"is_warming": False}, format="json").status_code == 200
+        clock.move_to(LATE + timedelta(days=3))
+        assert warmup_passes.warmup_send_pass().planned == 8  # bob and cat: day 2, 4 each
+        assert api.patch(url, {"is_warming": True}, format="json").status_code == 200
+        warmup_passes.warmup_send_pass()
+        assert warmup.warmup_stats(ann, LATE + timedelta(days=3))["today_target"] == 4
+        assert (
+            WarmupEmail.objects.filter(sender=ann, day=LATE.date() + timedelta(days=3)).count() == 4
+        )
+
+        assert api.patch(url, {"is_warming": False}, format="json").status_code == 200
+        clock.move_to(LATE + timedelta(days=10))
+        assert api.patch(url, {"is_warming": True}, format="json").status_code == 200
+        warmup_passes.warmup_send_pass()
+        stats = api.get(f"{url}/warmup/stats").json()["data"]
+        assert stats["today_target"] == 2  # off for 7 days: back to the start
+        assert stats["ramp_up_progress"] == 20
