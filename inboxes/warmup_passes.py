@@ -139,17 +139,38 @@ def plan(now: datetime) -> int:
     today = now.astimezone(UTC).date()
     members, active = _active_members(now)
     states = WarmupState.objects.in_bulk([inbox.pk for inbox in active])
+    # How many of today's first emails each has: one grouped query, so a pass over a pool
+    # whose day is planned costs a few queries, however big the pool.
+    counts = dict(
+        WarmupEmail.objects.filter(
+            sender_id__in=[inbox.pk for inbox in active], day=today, kind=WarmupEmail.Kind.FIRST
+        )
+        .values("sender_id")
+        .annotate(n=Count("pk"))
+        .values_list("sender_id", "n")
+        .order_by()
+    )
     day_end = warmup.day_start(now) + timedelta(days=1)
     planned = 0
     for inbox in active:
+        state = states.get(inbox.pk)
+        day_number = warmup.ramp_day(state, today)
+        target = warmup.target_on(day_number, inbox.daily_warmup_limit)
+        warmed_today = state is not None and state.last_warmed_on == today
+        if warmed_today and counts.get(inbox.pk, 0) >= target:
+            continue  # its day is planned
         partners = warmup.partners_of(inbox, members)
         if not partners:
             continue
-        day_number = warmup.ramp_day(states.get(inbox.pk), today)
-        target = warmup.target_on(day_number, inbox.daily_warmup_limit)
-        _advance_ramp(inbox, day_number, today)
-        existing = WarmupEmail.objects.filter(sender=inbox, day=today, kind=WarmupEmail.Kind.FIRST)
-        numbers = set(existing.values_list("seq", flat=True))
+        if not warmed_today:
+            _advance_ramp(inbox, day_number, today)
+        if counts.get(inbox.pk, 0) >= target:
+            continue
+        numbers = set(
+            WarmupEmail.objects.filter(
+                sender=inbox, day=today, kind=WarmupEmail.Kind.FIRST
+            ).values_list("seq", flat=True)
+        )
         missing = [seq for seq in range(1, target + 1) if seq not in numbers]
         if not missing:
             continue

@@ -441,3 +441,19 @@ def test_turning_warmup_off_and_on_within_a_week_keeps_the_ramp_after_a_week_res
         stats = api.get(f"{url}/warmup/stats").json()["data"]
         assert stats["today_target"] == 2  # off for 7 days: back to the start
         assert stats["ramp_up_progress"] == 20
+
+
+def test_a_pass_over_a_planned_day_costs_the_same_few_queries_for_any_pool(world, alice):
+    def second_plan_queries() -> int:
+        warmup_passes.plan(LATE)
+        with CaptureQueriesContext(connection) as queries:
+            assert warmup_passes.plan(LATE) == 0
+        return len(queries)
+
+    for name in ("ann", "bob"):
+        world.add(alice.workspace, name)
+    with time_machine.travel(LATE, tick=False):
+        small = second_plan_queries()
+        for name in ("cat", "dan", "eve", "fay"):
+            world.add(alice.workspace, name)
+        assert second_plan_queries() == small <= 5
