@@ -151,7 +151,10 @@ def plan(now: datetime) -> int:
         .order_by()
     )
     day_end = warmup.day_start(now) + timedelta(days=1)
-    planned = 0
+    # Spread over what is left of the day, at random moments (a person's rhythm).
+    room = max((day_end - now).total_seconds() * 0.95, 1.0)
+    advancing: dict[int, list[uuid.UUID]] = defaultdict(list)
+    rows: list[WarmupEmail] = []
     for inbox in active:
         state = states.get(inbox.pk)
         day_number = warmup.ramp_day(state, today)
@@ -163,22 +166,19 @@ def plan(now: datetime) -> int:
         if not partners:
             continue
         if not warmed_today:
-            _advance_ramp(inbox, day_number, today)
+            advancing[day_number].append(inbox.pk)
         if counts.get(inbox.pk, 0) >= target:
             continue
-        numbers = set(
-            WarmupEmail.objects.filter(
-                sender=inbox, day=today, kind=WarmupEmail.Kind.FIRST
-            ).values_list("seq", flat=True)
-        )
+        numbers: set[int] = set()
+        if counts.get(inbox.pk):
+            numbers = set(
+                WarmupEmail.objects.filter(
+                    sender=inbox, day=today, kind=WarmupEmail.Kind.FIRST
+                ).values_list("seq", flat=True)
+            )
         missing = [seq for seq in range(1, target + 1) if seq not in numbers]
-        if not missing:
-            continue
         recipients = warmup.recipients_for(inbox.pk, partners, today, target)
-        # Spread over what is left of the day, at random moments (a person's rhythm).
-        room = max((day_end - now).total_seconds() * 0.95, 1.0)
         moments = sorted(now + timedelta(seconds=random.uniform(0, room)) for _ in missing)
-        rows = []
         for seq, due_at in zip(missing, moments, strict=True):
             row_id = uuid.uuid4()
             rows.append(
@@ -194,18 +194,31 @@ def plan(now: datetime) -> int:
                     due_at=due_at,
                 )
             )
-        WarmupEmail.objects.bulk_create(rows, ignore_conflicts=True)
-        # Those of ours that were kept: a concurrent pass may have numbered some first.
-        planned += WarmupEmail.objects.filter(pk__in=[row.pk for row in rows]).count()
-    return planned
-
-
-def _advance_ramp(inbox: Inbox, day_number: int, today: date) -> None:
-    """Record that the inbox warms today (once a day, whoever asks)."""
-    WarmupState.objects.bulk_create([WarmupState(inbox=inbox)], ignore_conflicts=True)
-    WarmupState.objects.filter(pk=inbox.pk).exclude(last_warmed_on=today).update(
-        ramp_days=day_number, last_warmed_on=today
+    _advance_ramps(advancing, today)
+    if not rows:
+        return 0
+    WarmupEmail.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    # Those of ours that were kept: a concurrent pass may have numbered some first.
+    ids = [row.pk for row in rows]
+    return sum(
+        WarmupEmail.objects.filter(pk__in=ids[start : start + 1000]).count()
+        for start in range(0, len(ids), 1000)
     )
+
+
+def _advance_ramps(advancing: dict[int, list[uuid.UUID]], today: date) -> None:
+    """Record that these inboxes warm today, on these days of their ramps (once a day,
+    whoever asks)."""
+    every = sorted(inbox_id for ids in advancing.values() for inbox_id in ids)
+    if not every:
+        return
+    WarmupState.objects.bulk_create(
+        [WarmupState(inbox_id=inbox_id) for inbox_id in every], ignore_conflicts=True
+    )
+    for day_number, ids in advancing.items():
+        WarmupState.objects.filter(pk__in=ids).exclude(last_warmed_on=today).update(
+            ramp_days=day_number, last_warmed_on=today
+        )
 
 
 def claim(now: datetime) -> list[WarmupEmail]:
