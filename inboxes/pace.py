@@ -10,9 +10,10 @@ more than the mailbox should send:
 - The lock: a sender takes the pace rows of the inboxes it hands work to with
   `SELECT … FOR UPDATE SKIP LOCKED` (`lock_ready`), so two senders never use one inbox at
   once; an inbox another sender holds sits the round out.
-- The day (UTC): campaign emails up to `daily_campaign_limit` (`campaign_room`), warmup
-  emails up to the day's ramp target (`warmup_room`; replies to warmup mail are on top, at
-  the reply rate). What one inbox may send in a day is `daily_capacity`.
+- The day (UTC): campaign emails up to `daily_campaign_limit` (`campaign_room`), new
+  warmup emails up to the day's ramp target (`warmup_room`; replies to warmup mail are on
+  top, at the reply rate). So an inbox starts at most `daily_campaign_limit` + its warmup
+  target emails a day, each a gap after the last.
 """
 
 import random
@@ -85,8 +86,3 @@ def warmup_room(target_today: int, warmup_sent_today: int) -> int:
     """How many more new warmup emails the inbox may send today: its ramp's target for the
     day (inboxes/warmup.py) less those it sent."""
     return max(0, target_today - warmup_sent_today)
-
-
-def daily_capacity(inbox: Inbox, warmup_target_today: int) -> int:
-    """Everything the inbox may start in a UTC day: its campaign cap and its warmup target."""
-    return inbox.daily_campaign_limit + warmup_target_today

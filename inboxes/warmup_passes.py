@@ -4,14 +4,16 @@ Sending (`warmup_send_pass`, beat every minute):
 
 1. Recover: a row claimed by a worker that died before SMTP goes back to wait; one that
    died during SMTP becomes `unknown` (never resent; the recipient's side marks it sent if
-   it arrives). A first email still waiting a day after its time is dropped (`failed`).
+   it arrives). An email still waiting a day after its time is dropped (`failed`).
 2. Plan: each active inbox of the pool gets today's first emails (its ramp's target,
    inboxes/warmup.py), as rows numbered 1…target for the day, each due at a random time
    of the rest of the day, to rotating partners. The unique (sender, day, number) makes
    planning exactly once, whatever runs at once.
 3. Claim, in one transaction: the senders of due rows take their pace rows
    (inboxes/pace.py: the gap and lock campaign mail shares); each ready sender claims one
-   due row (or all, with no gap), within today's room; their next email is pushed a gap on.
+   due row (or all, with no gap), new emails within today's target (`pace.warmup_room`);
+   their next email is pushed a gap on. New emails go from inboxes that warm now, replies
+   from any inbox of the pool.
 4. Deliver, one SMTP session per sender: each row is marked attempted (committed) before
    its MAIL FROM, then sent, retried later (4xx, no connection), failed (5xx) or unknown.
 
@@ -115,9 +117,9 @@ def recover(now: datetime) -> None:
     WarmupEmail.objects.filter(
         status=Status.CLAIMED, attempted_at__isnull=False, attempted_at__lt=stale
     ).update(status=Status.UNKNOWN, smtp_response="the connection was lost while sending")
-    WarmupEmail.objects.filter(
-        status=Status.SCHEDULED, kind=WarmupEmail.Kind.FIRST, due_at__lt=now - EXPIRE_AFTER
-    ).update(status=Status.FAILED, smtp_response="expired: not sent on its day")
+    WarmupEmail.objects.filter(status=Status.SCHEDULED, due_at__lt=now - EXPIRE_AFTER).update(
+        status=Status.FAILED, smtp_response="expired: not sent on its day"
+    )
 
 
 def _active_members(now: datetime) -> tuple[list[Inbox], list[Inbox]]:
@@ -137,25 +139,46 @@ def plan(now: datetime) -> int:
     today = now.astimezone(UTC).date()
     members, active = _active_members(now)
     states = WarmupState.objects.in_bulk([inbox.pk for inbox in active])
+    # How many of today's first emails each has: one grouped query, so a pass over a pool
+    # whose day is planned costs a few queries, however big the pool.
+    counts = dict(
+        WarmupEmail.objects.filter(
+            sender_id__in=[inbox.pk for inbox in active], day=today, kind=WarmupEmail.Kind.FIRST
+        )
+        .values("sender_id")
+        .annotate(n=Count("pk"))
+        .values_list("sender_id", "n")
+        .order_by()
+    )
     day_end = warmup.day_start(now) + timedelta(days=1)
-    planned = 0
+    # Spread over what is left of the day, at random moments (a person's rhythm).
+    room = max((day_end - now).total_seconds() * 0.95, 1.0)
+    advancing: dict[int, list[uuid.UUID]] = defaultdict(list)
+    rows: list[WarmupEmail] = []
     for inbox in active:
+        state = states.get(inbox.pk)
+        day_number = warmup.ramp_day(state, today)
+        target = warmup.target_on(day_number, inbox.daily_warmup_limit)
+        warmed_today = state is not None and state.last_warmed_on == today
+        if warmed_today and counts.get(inbox.pk, 0) >= target:
+            continue  # its day is planned
         partners = warmup.partners_of(inbox, members)
         if not partners:
             continue
-        day_number = warmup.ramp_day(states.get(inbox.pk), today)
-        target = warmup.target_on(day_number, inbox.daily_warmup_limit)
-        _advance_ramp(inbox, day_number, today)
-        existing = WarmupEmail.objects.filter(sender=inbox, day=today, kind=WarmupEmail.Kind.FIRST)
-        numbers = set(existing.values_list("seq", flat=True))
-        missing = [seq for seq in range(1, target + 1) if seq not in numbers]
-        if not missing:
+        if not warmed_today:
+            advancing[day_number].append(inbox.pk)
+        if counts.get(inbox.pk, 0) >= target:
             continue
+        numbers: set[int] = set()
+        if counts.get(inbox.pk):
+            numbers = set(
+                WarmupEmail.objects.filter(
+                    sender=inbox, day=today, kind=WarmupEmail.Kind.FIRST
+                ).values_list("seq", flat=True)
+            )
+        missing = [seq for seq in range(1, target + 1) if seq not in numbers]
         recipients = warmup.recipients_for(inbox.pk, partners, today, target)
-        # Spread over what is left of the day, at random moments (a person's rhythm).
-        room = max((day_end - now).total_seconds() * 0.95, 1.0)
         moments = sorted(now + timedelta(seconds=random.uniform(0, room)) for _ in missing)
-        rows = []
         for seq, due_at in zip(missing, moments, strict=True):
             row_id = uuid.uuid4()
             rows.append(
@@ -171,18 +194,31 @@ def plan(now: datetime) -> int:
                     due_at=due_at,
                 )
             )
-        WarmupEmail.objects.bulk_create(rows, ignore_conflicts=True)
-        # Those of ours that were kept: a concurrent pass may have numbered some first.
-        planned += WarmupEmail.objects.filter(pk__in=[row.pk for row in rows]).count()
-    return planned
-
-
-def _advance_ramp(inbox: Inbox, day_number: int, today: date) -> None:
-    """Record that the inbox warms today (once a day, whoever asks)."""
-    WarmupState.objects.bulk_create([WarmupState(inbox=inbox)], ignore_conflicts=True)
-    WarmupState.objects.filter(pk=inbox.pk).exclude(last_warmed_on=today).update(
-        ramp_days=day_number, last_warmed_on=today
+    _advance_ramps(advancing, today)
+    if not rows:
+        return 0
+    WarmupEmail.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    # Those of ours that were kept: a concurrent pass may have numbered some first.
+    ids = [row.pk for row in rows]
+    return sum(
+        WarmupEmail.objects.filter(pk__in=ids[start : start + 1000]).count()
+        for start in range(0, len(ids), 1000)
     )
+
+
+def _advance_ramps(advancing: dict[int, list[uuid.UUID]], today: date) -> None:
+    """Record that these inboxes warm today, on these days of their ramps (once a day,
+    whoever asks)."""
+    every = sorted(inbox_id for ids in advancing.values() for inbox_id in ids)
+    if not every:
+        return
+    WarmupState.objects.bulk_create(
+        [WarmupState(inbox_id=inbox_id) for inbox_id in every], ignore_conflicts=True
+    )
+    for day_number, ids in advancing.items():
+        WarmupState.objects.filter(pk__in=ids).exclude(last_warmed_on=today).update(
+            ramp_days=day_number, last_warmed_on=today
+        )
 
 
 def claim(now: datetime) -> list[WarmupEmail]:
@@ -196,9 +232,17 @@ def claim(now: datetime) -> list[WarmupEmail]:
         )
         if not due:
             return []
-        _, active = _active_members(now)
+        # New emails from inboxes that warm now; replies from any inbox of the pool (one
+        # paused for its health still answers what it receives).
+        members, active = _active_members(now)
         active_by_id = {inbox.pk: inbox for inbox in active}
-        senders = {sender_id for _, sender_id, _ in due if sender_id in active_by_id}
+        member_ids = {inbox.pk for inbox in members}
+        senders = {
+            sender_id
+            for _, sender_id, kind in due
+            if sender_id in active_by_id
+            or (kind == WarmupEmail.Kind.REPLY and sender_id in member_ids)
+        }
         ready = set(pace.lock_ready(senders, now))
         if not ready:
             return []
@@ -214,7 +258,7 @@ def claim(now: datetime) -> list[WarmupEmail]:
             .order_by()
         )
         states = WarmupState.objects.in_bulk(list(ready))
-        room = {
+        room = dict.fromkeys(ready, 0) | {
             sender_id: pace.warmup_room(
                 warmup.target_on(
                     warmup.ramp_day(states.get(sender_id), today),
@@ -223,6 +267,7 @@ def claim(now: datetime) -> list[WarmupEmail]:
                 sent_today.get(sender_id, 0),
             )
             for sender_id in ready
+            if sender_id in active_by_id
         }
         taken: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
         for pk, sender_id, kind in due:
@@ -268,6 +313,7 @@ def _deliver_batch(batch: list[WarmupEmail]) -> WarmupReport:
     sender = batch[0].sender
     timeout = float(settings.INBOX_CONNECT_TIMEOUT_SECONDS)
     not_tried = "not tried: the SMTP connection was lost"
+    sent: list[bytes] = []
     try:
         with connection.smtp_session(sender.smtp_settings(), timeout=timeout) as client:
             for row in batch:
@@ -282,6 +328,8 @@ def _deliver_batch(batch: list[WarmupEmail]) -> WarmupReport:
                 )
                 outcome, response = _transmit(client, sender.email, row.recipient.email, data)
                 _record(row, outcome, response, timezone.now())
+                if outcome == Outcome.SENT:
+                    sent.append(data)
                 setattr(report, _COUNTER[outcome], getattr(report, _COUNTER[outcome]) + 1)
                 if outcome == Outcome.UNKNOWN or response.startswith("connection lost"):
                     break
@@ -299,7 +347,24 @@ def _deliver_batch(batch: list[WarmupEmail]) -> WarmupReport:
     for row in untried:
         _record(row, Outcome.DEFERRED, not_tried, timezone.now())
         report.deferred += 1
+    if sent and sender.provider == Inbox.Provider.OTHER and sender.imap_host:
+        _file_in_sent(sender, sent)
     return report
+
+
+def _file_in_sent(inbox: Inbox, messages: list[bytes]) -> None:
+    """Servers other than Gmail and Microsoft 365 do not file what goes through their SMTP:
+    a copy goes to Sent, as a person's mail client would put it (as campaign mail does)."""
+    timeout = float(settings.INBOX_CONNECT_TIMEOUT_SECONDS)
+    try:
+        with connection.imap_session(inbox.imap_settings(), timeout=timeout) as client:
+            for raw in messages:
+                client.append(inbox.sent_folder or "Sent", raw, flags=[b"\\Seen"])
+    except (ConnectionCheckFailed, IMAPClientError, OSError) as error:
+        logger.warning(
+            "could not file warmup mail in Sent",
+            extra={"inbox": str(inbox.pk), "error": type(error).__name__},
+        )
 
 
 _COUNTER = {
@@ -431,6 +496,7 @@ def _receive_held(inbox: Inbox, now: datetime, cutoff: datetime) -> WarmupReport
                     _read_folder(client, inbox, folder, placement, pending, now, report)
             if old:
                 report.archived += _archive(client, inbox, old, now)
+            _clear_sent(client, inbox, cutoff)
     except ConnectionCheckFailed as failure:
         if failure.authentication:
             inbox_mark_error(inbox=inbox, error=failure.message)
@@ -548,3 +614,17 @@ def _archive(client: IMAPClient, inbox: Inbox, old: set[str], now: datetime) -> 
     return WarmupEmail.objects.filter(
         recipient=inbox, message_id__in=old, archived_at__isnull=True
     ).update(archived_at=now)
+
+
+def _clear_sent(client: IMAPClient, inbox: Inbox, cutoff: datetime) -> None:
+    """The copies of its own warmup emails filed in Sent go after as many days."""
+    if inbox.provider != Inbox.Provider.OTHER:
+        return  # Gmail and Microsoft 365 filed them themselves: theirs to keep
+    try:
+        client.select_folder(inbox.sent_folder or "Sent")
+    except IMAPClientError:
+        return
+    uids = client.search(["HEADER", WARMUP_HEADER, warmup_token(), "BEFORE", cutoff.date()])
+    if uids:
+        client.delete_messages(uids)
+        client.expunge()

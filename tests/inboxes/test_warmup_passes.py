@@ -8,6 +8,8 @@ from io import StringIO
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from campaigns.models import Send
 from inboxes import warmup, warmup_passes
@@ -66,6 +68,8 @@ def test_a_day_of_warmup_sends_the_ramps_count_from_each_inbox_and_the_stats_mat
             assert len(trio.folder(inbox)) == sum(
                 message.rcpt_tos == [inbox.email] for message in trio.smtp.messages
             )
+            # Its own copies are in Sent, as a mail client files them.
+            assert len(trio.folder(inbox, "Sent")) == 2
 
         received = warmup_passes.warmup_receive_pass()
         assert (received.received, received.saved_from_spam) == (6, 0)
@@ -194,19 +198,24 @@ def test_an_email_whose_outcome_was_lost_is_not_resent_and_counts_once_it_arrive
 
 def test_old_warmup_emails_are_removed_from_the_mailbox(trio, settings):
     settings.WARMUP_KEEP_DAYS = 3
+    ann = trio.inboxes[0]
     with time_machine.travel(LATE, tick=False) as clock:
         send_the_day(clock)
         warmup_passes.warmup_receive_pass()
         assert sum(len(trio.folder(inbox)) for inbox in trio.inboxes) == 6
-        for inbox in trio.inboxes:  # warmup stops: no new mail, only the clean-up
-            inbox.is_warming = True
+        # A copy in Sent filed long ago (IMAP dates are the server's: set explicitly).
+        old_copy = trio.folder(ann, "Sent")[0]
+        trio.dovecot.append(
+            ann.email, old_copy, folder="Sent", when=datetime(2026, 2, 20, tzinfo=UTC)
+        )
         clock.move_to(DAY_END + timedelta(days=2))
-        WarmupEmail.objects.filter(status="scheduled").delete()
+        WarmupEmail.objects.filter(status="scheduled").delete()  # only the clean-up is left
         assert warmup_passes.warmup_receive_pass().archived == 0
         clock.move_to(DAY_END + timedelta(days=3))
         WarmupEmail.objects.filter(status="scheduled").delete()
         assert warmup_passes.warmup_receive_pass().archived == 6
     assert sum(len(trio.folder(inbox)) for inbox in trio.inboxes) == 0
+    assert len(trio.folder(ann, "Sent")) == 2  # the old copy went, this week's stay
 
 
 def test_a_paused_inbox_does_not_warm_and_says_why(trio, api):
@@ -305,3 +314,146 @@ def test_warming_is_turned_on_and_off_through_the_api_with_strict_types(api, ali
     response = api.patch(url, {"is_warming": True, "daily_warmup_limit": 20}, format="json")
     assert response.status_code == 200
     assert response.json()["data"]["is_warming"] is True
+
+
+def test_an_inbox_whose_mail_lands_in_spam_pauses_and_says_why(trio, api, settings):
+    settings.WARMUP_PAUSE_BELOW_HEALTH = 50
+    ann, bob, _cat = trio.inboxes
+    trio.smtp.junk_for = {bob.email}
+    with time_machine.travel(LATE, tick=False):
+        for seq in range(1, 11):  # ten of ann's emails found in spam this week
+            WarmupEmail.objects.create(
+                sender=ann,
+                recipient=bob,
+                day=LATE.date() - timedelta(days=1),
+                seq=seq,
+                message_id=f"<old-{seq}@mail.test>",
+                due_at=LATE - timedelta(days=1),
+                status="sent",
+                sent_at=LATE - timedelta(days=1),
+                placement="spam",
+            )
+        warmup_passes.warmup_send_pass()
+        assert not WarmupEmail.objects.filter(sender=ann, day=LATE.date()).exists()
+        assert WarmupEmail.objects.filter(recipient=ann, day=LATE.date()).exists()
+        data = api.get(f"/api/v1/inboxes/{ann.pk}/warmup/stats").json()["data"]
+    assert (data["status"], data["health_score"], data["today_target"]) == ("paused", 0, 0)
+    assert data["paused_reason"].startswith("Health 0 is below 50")
+    assert data["daily"][-2] == {"date": "2026-03-01", "sent": 10, "spam_count": 10}
+
+
+def test_an_inbox_paused_for_its_health_still_answers_what_it_receives(trio, settings):
+    settings.WARMUP_REPLY_PERCENT = 100
+    ann, bob, _cat = trio.inboxes
+    with time_machine.travel(LATE, tick=False) as clock:
+        for seq in range(1, 11):
+            WarmupEmail.objects.create(
+                sender=ann,
+                recipient=bob,
+                day=LATE.date() - timedelta(days=1),
+                seq=seq,
+                message_id=f"<old-{seq}@mail.test>",
+                due_at=LATE - timedelta(days=1),
+                status="sent",
+                sent_at=LATE - timedelta(days=1),
+                placement="spam",
+            )
+        send_the_day(clock)
+        warmup_passes.warmup_receive_pass()
+        replies = WarmupEmail.objects.filter(sender=ann, kind="reply")
+        assert replies.count() == WarmupEmail.objects.filter(recipient=ann, kind="first").count()
+        clock.shift(31 * 60)
+        warmup_passes.warmup_send_pass()
+        assert set(replies.values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_refused_login_puts_the_inbox_in_error_and_its_emails_wait(trio):
+    ann = trio.inboxes[0]
+    trio.smtp.add_user(ann.email, "changed-by-someone")
+    with time_machine.travel(LATE, tick=False) as clock:
+        report = send_the_day(clock)
+    ann.refresh_from_db()
+    assert ann.connection_status == "error"
+    assert "authentication" in ann.connection_error.lower()
+    assert report.deferred == 2
+    assert set(WarmupEmail.objects.filter(sender=ann).values_list("status", flat=True)) == {
+        "scheduled"
+    }
+    assert ann.email not in {message.mail_from for message in trio.smtp.messages}
+    assert warmup.warmup_stats(ann, DAY_END)["status"] == "paused"
+
+
+def test_a_refused_recipient_fails_and_a_busy_server_is_tried_again_later(trio):
+    _ann, bob, cat = trio.inboxes
+    trio.smtp.reply_to_rcpt(bob.email, "550 5.1.1 User unknown")
+    trio.smtp.reply_to_rcpt(cat.email, "451 4.7.1 Try again later")
+    with time_machine.travel(LATE, tick=False) as clock:
+        send_the_day(clock)
+        to_bob = WarmupEmail.objects.filter(recipient=bob)
+        to_cat = WarmupEmail.objects.filter(recipient=cat)
+        assert set(to_bob.values_list("status", flat=True)) == {"failed"}
+        assert set(to_cat.values_list("status", flat=True)) == {"scheduled"}
+        assert all(row.smtp_response.startswith("451") for row in to_cat)
+
+        trio.smtp.reset()
+        clock.shift(11 * 60)
+        assert warmup_passes.warmup_send_pass().sent == to_cat.count()
+
+
+def test_the_stats_cost_the_same_few_queries_however_much_was_sent(trio, api):
+    ann = trio.inboxes[0]
+    url = f"/api/v1/inboxes/{ann.pk}/warmup/stats"
+    with time_machine.travel(LATE, tick=False) as clock:
+        api.get(url)  # the key's first use of the day is recorded once
+        with CaptureQueriesContext(connection) as before:
+            api.get(url)
+        send_the_day(clock)
+        warmup_passes.warmup_receive_pass()
+        with CaptureQueriesContext(connection) as after:
+            assert api.get(url).json()["data"]["sent"] == 2
+    # The key's own bookkeeping (its last use, recorded now and then) aside.
+    assert warmup_queries(after) == warmup_queries(before) <= 5
+
+
+def warmup_queries(context: CaptureQueriesContext) -> int:
+    return sum("reachkit_apikey" not in query["sql"] for query in context.captured_queries)
+
+
+def test_turning_warmup_off_and_on_within_a_week_keeps_the_ramp_after_a_week_restarts_it(trio, api):
+    ann = trio.inboxes[0]
+    url = f"/api/v1/inboxes/{ann.pk}"
+    with time_machine.travel(LATE, tick=False) as clock:
+        send_the_day(clock)  # day 1 of the ramp: 2
+        assert api.patch(url, {"is_warming": False}, format="json").status_code == 200
+        clock.move_to(LATE + timedelta(days=3))
+        assert warmup_passes.warmup_send_pass().planned == 8  # bob and cat: day 2, 4 each
+        assert api.patch(url, {"is_warming": True}, format="json").status_code == 200
+        warmup_passes.warmup_send_pass()
+        assert warmup.warmup_stats(ann, LATE + timedelta(days=3))["today_target"] == 4
+        assert (
+            WarmupEmail.objects.filter(sender=ann, day=LATE.date() + timedelta(days=3)).count() == 4
+        )
+
+        assert api.patch(url, {"is_warming": False}, format="json").status_code == 200
+        clock.move_to(LATE + timedelta(days=10))
+        assert api.patch(url, {"is_warming": True}, format="json").status_code == 200
+        warmup_passes.warmup_send_pass()
+        stats = api.get(f"{url}/warmup/stats").json()["data"]
+        assert stats["today_target"] == 2  # off for 7 days: back to the start
+        assert stats["ramp_up_progress"] == 20
+
+
+def test_a_pass_over_a_planned_day_costs_the_same_few_queries_for_any_pool(world, alice):
+    def second_plan_queries() -> int:
+        warmup_passes.plan(LATE)
+        with CaptureQueriesContext(connection) as queries:
+            assert warmup_passes.plan(LATE) == 0
+        return len(queries)
+
+    for name in ("ann", "bob"):
+        world.add(alice.workspace, name)
+    with time_machine.travel(LATE, tick=False):
+        small = second_plan_queries()
+        for name in ("cat", "dan", "eve", "fay"):
+            world.add(alice.workspace, name)
+        assert second_plan_queries() == small <= 5

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 
-from inboxes import warmup, warmup_mail
+from inboxes import warmup, warmup_mail, warmup_passes
 from inboxes.models import Inbox, WarmupEmail, WarmupState
 from inboxes.warmup import Health, WarmupStatus
 from inboxes.warmup_marks import WARMUP_HEADER, is_warmup_message
@@ -166,7 +166,7 @@ def row(sender: Inbox, recipient: Inbox, **fields) -> WarmupEmail:
         seq=fields.pop("seq", 0),
         kind=fields.pop("kind", WarmupEmail.Kind.REPLY),
         message_id=f"<{row_id.hex}@acme.com>",
-        due_at=NOW,
+        due_at=fields.pop("due_at", NOW),
         **fields,
     )
 
@@ -278,3 +278,23 @@ def test_control_characters_in_a_name_never_reach_the_headers():
     first = WarmupEmail(pk=uuid.uuid4(), subject="Hello", message_id="<c@acme.com>")
     raw = warmup_mail.compose(first, sender=sender, recipient=recipient, parent=None, now=NOW)
     assert b"\nBcc:" not in raw
+
+
+@pytest.mark.django_db
+def test_a_crashed_workers_rows_are_recovered_never_resent_blindly():
+    sender = InboxFactory()
+    recipient = InboxFactory(workspace=sender.workspace)
+    long_ago = NOW - timedelta(minutes=20)
+    claimed = row(sender, recipient, status="claimed", claimed_at=long_ago)
+    attempted = row(sender, recipient, status="claimed", claimed_at=long_ago, attempted_at=long_ago)
+    fresh = row(sender, recipient, status="claimed", claimed_at=NOW, attempted_at=NOW)
+    stale = row(sender, recipient, status="scheduled", due_at=NOW - timedelta(days=2))
+
+    warmup_passes.recover(NOW)
+
+    statuses = {
+        r.pk: r.status for r in WarmupEmail.objects.filter(pk__in=[claimed.pk, attempted.pk])
+    }
+    assert statuses == {claimed.pk: "scheduled", attempted.pk: "unknown"}
+    assert WarmupEmail.objects.get(pk=fresh.pk).status == "claimed"  # still its worker's
+    assert WarmupEmail.objects.get(pk=stale.pk).status == "failed"
