@@ -2,7 +2,7 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -257,6 +257,14 @@ class VariantViewSet(CampaignChildViewSet):
         variant = services.variant_update(variant=variant, **payload.validated_data)
         return Response(written(variant))
 
+    @extend_schema(
+        responses={
+            204: None,
+            422: OpenApiResponse(
+                description="`cannot_delete_last_variant`: the step's last enabled variant."
+            ),
+        }
+    )
     def destroy(self, request: Request, campaign_id: str, variant_id: str) -> Response:
         services.variant_delete(variant=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -30,7 +30,16 @@ _ERROR_RESPONSES = {
     "404": "Unknown id, or an id of another workspace.",
     "413": "The body is larger than the server accepts.",
     "415": "The body is not `application/json`.",
-    "422": "Validation failed; `details` names the fields.",
+    "422": (
+        "Validation failed; `details` names the fields (`code`: `validation_error`). A request "
+        "this document allows can still break a rule that depends on the rows it touches, "
+        "each with its own `code`: `campaign_not_ready` (launching without an inbox, or with a "
+        "step that has no enabled variant with a body), `invalid_status_transition`, "
+        "`cannot_disable_last_variant`, `cannot_delete_last_variant`, `too_many_variants`, "
+        "`invalid_merge_tag` (`details.<field>.offset`: where the bad `{{` is), "
+        "`email_too_long` (once merge tags are filled) and `invalid_window` (a window that "
+        "ends before it starts)."
+    ),
     "429": "Throttled; retry after the `Retry-After` header's seconds.",
 }
 
@@ -157,9 +166,11 @@ def wrap_in_envelopes(result: dict[str, Any], generator: Any, **kwargs: Any) -> 
                         "properties": {"data": media["schema"]},
                     }
             for code in _error_codes(path, operation):
-                responses.setdefault(
-                    code, {"description": _ERROR_RESPONSES[code], "content": _error_content()}
-                )
+                description = _ERROR_RESPONSES[code]
+                if code == "422" and "requestBody" not in operation:
+                    description = "A query parameter is not valid; `details` names it."
+                error = {"description": description, "content": _error_content()}
+                responses.setdefault(code, error)
     _one_blank_alternative(result)
     _fill_in_names(result)
     return result

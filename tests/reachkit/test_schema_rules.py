@@ -4,7 +4,9 @@ Each rule is checked twice: the document says it, and the server acts as the doc
 on a value the document allows and on one it refuses.
 """
 
+import importlib.util
 import re
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -159,3 +161,27 @@ def test_an_integer_written_with_a_zero_fraction_is_that_integer(api, alice, por
         format="json",
     )
     assert response.status_code == status, response.content
+
+
+def test_every_operation_documents_401_and_429_with_the_error_envelope(schema):
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            for status in ("401", "429"):
+                content = operation["responses"][status]["content"]["application/json"]
+                assert content["schema"] == {"$ref": "#/components/schemas/Error"}, (path, method)
+
+
+def test_the_fuzzer_takes_exactly_the_422_codes_the_document_states(schema):
+    # .ci/fuzz_hooks.py lets a schema-valid request get a 422 only with these codes.
+    spec = importlib.util.spec_from_file_location(
+        "fuzz_hooks", Path(__file__).resolve().parents[2] / ".ci" / "fuzz_hooks.py"
+    )
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    described = schema["paths"]["/api/v1/campaigns/{id}"]["patch"]["responses"]["422"]
+    stated = set(re.findall(r"`([a-z_]+)`", described["description"])) - {
+        "code",
+        "details",
+        "validation_error",
+    }
+    assert stated == hooks.STATE_RULES
