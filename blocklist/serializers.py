@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from blocklist.models import BlocklistEntry
 from blocklist.services import MAX_BULK_ENTRIES
-from reachkit.api.fields import StrictCharField
+from reachkit.api.fields import StrictCharField, StrictListField
 from reachkit.api.inputs import InputSerializer
 from reachkit.emails import is_valid_email
 
@@ -25,7 +25,9 @@ class BlocklistCreateSerializer(InputSerializer):
     email = StrictCharField(
         required=False, max_length=320, help_text="An address, or a domain (acme.com, @acme.com)."
     )
-    emails = serializers.ListField(
+    emails = StrictListField(
+        noun="address or domain",
+        nouns="addresses or domains",
         child=StrictCharField(max_length=320),
         required=False,
         min_length=1,

@@ -16,7 +16,7 @@ from leads.inputs import (
 )
 from leads.models import Lead
 from leads.services import MAX_BULK_LEADS
-from reachkit.api.fields import StrictCharField, StrictChoiceField
+from reachkit.api.fields import StrictCharField, StrictChoiceField, StrictListField
 from reachkit.api.inputs import InputSerializer
 
 VARIABLES_SCHEMA = {
@@ -150,7 +150,7 @@ BULK_LEADS_SCHEMA = {
 
 
 @extend_schema_field(BULK_LEADS_SCHEMA)
-class _BulkLeadsField(serializers.ListField):
+class _BulkLeadsField(StrictListField):
     """The list only: each lead is checked by the service, so one bad lead is one error."""
 
     def to_internal_value(self, data: Any) -> list[Any]:
@@ -165,6 +165,7 @@ class _BulkLeadsField(serializers.ListField):
 
 class LeadBulkSerializer(InputSerializer):
     leads = _BulkLeadsField(
+        noun="lead",
         child=LeadInputSerializer(),
         allow_empty=False,
         max_length=MAX_BULK_LEADS,
