@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from blocklist.models import BlocklistEntry
 from blocklist.services import MAX_BULK_ENTRIES
-from reachkit.api.fields import EmailTextField, StrictCharField
+from reachkit.api.fields import EmailTextField, StrictCharField, StrictListField
 from reachkit.api.inputs import InputSerializer
 from reachkit.api.schema import DOMAIN_PATTERN, exactly_one_of
 from reachkit.emails import is_valid_email
@@ -31,7 +31,9 @@ class BlocklistCreateSerializer(InputSerializer):
     email = _AddressOrDomainField(
         required=False, max_length=320, help_text="An address, or a domain (acme.com, @acme.com)."
     )
-    emails = serializers.ListField(
+    emails = StrictListField(
+        noun="address or domain",
+        nouns="addresses or domains",
         child=_AddressOrDomainField(max_length=320),
         required=False,
         min_length=1,

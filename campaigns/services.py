@@ -34,6 +34,7 @@ from leads.bulk import lock_campaign
 from leads.models import Lead
 from reachkit.errors import DomainError, NotFound, ValidationFailed
 from reachkit.models import Workspace
+from reachkit.text import with_article
 
 DEFAULT_DELAY_DAYS = 3
 _Row = TypeVar("_Row", Sequence, Variant)
@@ -154,7 +155,7 @@ def _sync_unsubscribe_links(campaign: Campaign) -> None:
 
 def _check_transition(campaign: Campaign, status: str) -> None:
     if not campaign.may_become(status):
-        message = f"A {campaign.status} campaign cannot become {status}."
+        message = f"{with_article(campaign.status).capitalize()} campaign cannot become {status}."
         raise InvalidStatusTransition(message, details={"status": [message]})
     if status == Campaign.Status.ACTIVE:
         problems = campaign_launch_problems(campaign)

@@ -13,7 +13,7 @@ from inboxes.services import CONNECTION_FIELDS, EDITABLE_FIELDS
 from reachkit.admin_scoping import WorkspaceScopedAdmin
 from reachkit.admin_writes import ServiceWrites, form_errors
 from reachkit.emails import is_valid_email
-from reachkit.text import validate_header_text
+from reachkit.text import plural, validate_header_text
 
 PASSWORD_FIELDS = ("smtp_password", "imap_password")
 # What goes into the headers of every email the inbox sends (From, Reply-To).
@@ -271,7 +271,9 @@ class InboxAdmin(ServiceWrites, WorkspaceScopedAdmin):
             services.inbox_request_check(inbox=inbox)
             count += 1
         messages.success(
-            request, f"Connection check queued for {count} inbox(es); refresh to see the result."
+            request,
+            f"Connection check queued for {plural(count, 'inbox', 'inboxes')}; refresh to see "
+            "the result.",
         )
 
     # --- warmup, read from the same stats as GET /inboxes/:id/warmup/stats ------------------

@@ -38,7 +38,7 @@ from leads.inputs import (
     normalize_email,
 )
 from leads.variables import normalize_variable_name
-from reachkit.text import header_text_error
+from reachkit.text import header_text_error, plural
 
 EMAIL = "email"
 FIRST_NAME = "first_name"
@@ -251,7 +251,9 @@ class CsvLeads:
 
     def _lead(self, row: list[str]) -> LeadInput:
         if len(row) > self.columns and any(cell.strip() for cell in row[self.columns :]):
-            raise RuleBroken(f"{len(row)} fields, but the header has {self.columns} columns.")
+            raise RuleBroken(
+                f"{plural(len(row), 'field')}, but the header has {plural(self.columns, 'column')}."
+            )
         if not _is_utf8("".join(row)):
             raise RuleBroken("Not valid UTF-8: save the file as CSV UTF-8.")
         width = len(row)

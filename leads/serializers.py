@@ -19,7 +19,7 @@ from leads.inputs import (
 from leads.models import Lead
 from leads.services import MAX_BULK_LEADS
 from leads.variables import MAX_VARIABLE_NAME_LENGTH
-from reachkit.api.fields import EmailTextField, StrictCharField, StrictChoiceField
+from reachkit.api.fields import EmailTextField, StrictCharField, StrictChoiceField, StrictListField
 from reachkit.api.inputs import InputSerializer
 from reachkit.api.schema import variables_schema
 
@@ -155,7 +155,7 @@ BULK_LEADS_SCHEMA = {
 
 
 @extend_schema_field(BULK_LEADS_SCHEMA)
-class _BulkLeadsField(serializers.ListField):
+class _BulkLeadsField(StrictListField):
     """The list only: each lead is checked by the service, so one bad lead is one error."""
 
     def to_internal_value(self, data: Any) -> list[Any]:
@@ -170,6 +170,7 @@ class _BulkLeadsField(serializers.ListField):
 
 class LeadBulkSerializer(InputSerializer):
     leads = _BulkLeadsField(
+        noun="lead",
         child=LeadInputSerializer(),
         allow_empty=False,
         max_length=MAX_BULK_LEADS,

@@ -8,6 +8,7 @@ from reachkit.admin_scoping import SuperuserOnly, WorkspaceScoped, WorkspaceScop
 from reachkit.admin_writes import ServiceWrites, form_errors
 from reachkit.models import ApiKey, Membership, Workspace
 from reachkit.services import api_key_create, api_key_delete, api_key_rename, api_key_revoke
+from reachkit.text import plural
 
 
 class MembershipInline(SuperuserOnly, admin.TabularInline):
@@ -108,4 +109,4 @@ class ApiKeyAdmin(ServiceWrites, WorkspaceScopedAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         for api_key in queryset:
             api_key_revoke(api_key=api_key)
-        messages.success(request, f"Revoked {queryset.count()} key(s).")
+        messages.success(request, f"Revoked {plural(queryset.count(), 'key')}.")

@@ -14,14 +14,14 @@ from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 
 from reachkit import ratelimit
+from reachkit.text import plural
 
 
 class LimitedAdminLoginForm(AdminAuthenticationForm):
     error_messages = {
         **AdminAuthenticationForm.error_messages,
         "too_many_failures": (
-            "Too many failed logins for this username or from this address. "
-            "Try again in %(minutes)s minute(s)."
+            "Too many failed logins for this username or from this address. Try again in %(wait)s."
         ),
     }
 
@@ -39,7 +39,7 @@ class LimitedAdminLoginForm(AdminAuthenticationForm):
             raise forms.ValidationError(
                 self.error_messages["too_many_failures"],
                 code="too_many_failures",
-                params={"minutes": math.ceil(wait / 60)},
+                params={"wait": plural(math.ceil(wait / 60), "minute")},
             )
         cleaned = super().clean()  # raises on a wrong password, an inactive or non-staff user
         for verdict in verdicts:

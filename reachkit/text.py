@@ -84,6 +84,11 @@ def shown(value: str) -> str:
     return _NOT_HEADER.sub("\ufffd", value)
 
 
+def with_article(word: str) -> str:
+    """`a draft`, `an active`: the indefinite article a word takes (by its first letter)."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
     """`1 row`, `2 rows`, `1,000 entries`: a count with its noun in the right number."""
     return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"

@@ -35,6 +35,7 @@ from reachkit.api.fields import (
     StrictChoiceField,
     StrictDictField,
     StrictIntegerField,
+    StrictListField,
     StrictUUIDField,
     refuse_bad_text,
 )
@@ -434,7 +435,8 @@ class ScheduleUpdateSerializer(InputSerializer):
 
 
 class InboxIdsSerializer(InputSerializer):
-    inbox_ids = serializers.ListField(
+    inbox_ids = StrictListField(
+        noun="inbox id",
         child=StrictUUIDField(),
         min_length=1,
         max_length=MAX_INBOX_IDS,

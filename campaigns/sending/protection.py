@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, Send
 from campaigns.sending import events
+from reachkit.text import plural
 
 logger = logging.getLogger("reachkit.sender")
 
@@ -25,8 +26,8 @@ def check_bounce_rate(campaign_id: uuid.UUID) -> None:
     if bounced * 100 <= settings.BOUNCE_PAUSE_PERCENT * total:
         return
     reason = (
-        f"Paused automatically: {bounced} of {total} emails bounced "
-        f"({bounced * 100 / total:.1f} %, above {settings.BOUNCE_PAUSE_PERCENT} %). "
+        f"Paused automatically: {bounced} of {plural(total, 'email')} bounced "
+        f"({bounced * 100 / total:.1f}%, above {settings.BOUNCE_PAUSE_PERCENT}%). "
         "Clean the lead list, then resume."
     )
     # A conditional UPDATE: only a campaign whose status may become paused (active) moves,

@@ -15,7 +15,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from reachkit.text import header_text_error, text_error
+from reachkit.text import header_text_error, plural, text_error
 
 
 def refuse_bad_text(data: str) -> None:
@@ -124,3 +124,21 @@ class StrictChoiceField(serializers.ChoiceField):
             self.fail("invalid_choice", input=data)
         refuse_bad_text(data)
         return super().to_internal_value(data)
+
+
+class StrictListField(serializers.ListField):
+    """A list whose length errors read right: "Give at least 1 inbox id." where DRF says
+    "Ensure this field has at least 1 elements." `noun` (and `nouns`) name the items."""
+
+    def __init__(self, *, noun: str = "item", nouns: str | None = None, **kwargs: Any) -> None:
+        # Before DRF's __init__: it builds the length validators with these messages.
+        messages = dict(kwargs.pop("error_messages", None) or {})
+        if kwargs.get("min_length") is not None:
+            messages.setdefault(
+                "min_length", f"Give at least {plural(kwargs['min_length'], noun, nouns)}."
+            )
+        if kwargs.get("max_length") is not None:
+            messages.setdefault(
+                "max_length", f"Give at most {plural(kwargs['max_length'], noun, nouns)}."
+            )
+        super().__init__(error_messages=messages, **kwargs)

@@ -57,7 +57,7 @@ def test_after_the_failures_of_a_window_the_right_password_is_refused_too(boss):
         response = log_in(client, "boss", PASSWORD)
 
     assert refused_for_too_many_failures(response)
-    assert "Try again in 15 minute(s)." in response.content.decode()
+    assert "Try again in 15 minutes." in response.content.decode()
     assert "_auth_user_id" not in client.session
 
 

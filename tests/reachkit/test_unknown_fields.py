@@ -162,3 +162,15 @@ def test_hostile_keys_are_refused_without_echoing_them(api, campaign):
     )
     assert response.status_code in (400, 422)
     assert "error" in response.json()
+
+
+def test_the_openapi_document_says_request_bodies_take_no_other_keys():
+    schema = SchemaGenerator().get_schema(public=True)
+    components = schema["components"]["schemas"]
+    patch = schema["paths"]["/api/v1/campaigns/{id}"]["patch"]["requestBody"]
+    ref = patch["content"]["application/json"]["schema"]["$ref"].rpartition("/")[2]
+    assert components[ref]["additionalProperties"] is False
+    server = components["ServerSettingsRequest"]
+    assert server["additionalProperties"] is False
+    # Responses are not inputs: no such promise there.
+    assert "additionalProperties" not in components["Campaign"]

@@ -157,7 +157,7 @@ def test_the_bounce_rate_is_the_one_bounce_protection_pauses_on(api, outreach, s
 
     outreach.campaign.refresh_from_db()
     assert outreach.campaign.status == Campaign.Status.PAUSED
-    assert "2 of 5 emails bounced (40.0 %" in outreach.campaign.paused_reason
+    assert "2 of 5 emails bounced (40.0%" in outreach.campaign.paused_reason
     data = analytics(api, outreach.campaign)
     assert (data["bounced"], data["sent"], data["bounce_rate"]) == (2, 5, 40.0)
 
