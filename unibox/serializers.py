@@ -11,6 +11,7 @@ from reachkit.api.fields import (
     StrictChoiceField,
     StrictUUIDField,
 )
+from reachkit.api.inputs import InputSerializer
 from reachkit.emails import MAX_EMAIL_LENGTH, is_valid_email
 from reachkit.text import body_text_error
 from unibox.models import Conversation
@@ -105,14 +106,14 @@ class AddressField(HeaderTextField):
         return value
 
 
-class RecipientInputSerializer(serializers.Serializer):
+class RecipientInputSerializer(InputSerializer):
     email = AddressField()
     name = HeaderTextField(
         max_length=MAX_NAME_LENGTH, required=False, allow_null=True, allow_blank=True
     )
 
 
-class ConversationUpdateSerializer(serializers.Serializer):
+class ConversationUpdateSerializer(InputSerializer):
     label_override = StrictChoiceField(
         choices=Conversation.Label.choices,
         required=False,
@@ -124,11 +125,11 @@ class ConversationUpdateSerializer(serializers.Serializer):
     )
 
 
-class ReplySerializer(serializers.Serializer):
+class ReplySerializer(InputSerializer):
     content = ContentField(help_text="HTML content of the reply.")
 
 
-class ConversationCreateSerializer(serializers.Serializer):
+class ConversationCreateSerializer(InputSerializer):
     inbox_id = StrictUUIDField(
         required=False,
         allow_null=True,

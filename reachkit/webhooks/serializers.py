@@ -8,6 +8,7 @@ from reachkit.api.fields import (
     StrictChoiceField,
     StrictIntegerField,
 )
+from reachkit.api.inputs import InputSerializer
 from reachkit.webhooks import feed
 from reachkit.webhooks.models import Delivery, Event, EventType, WebhookEndpoint
 from reachkit.webhooks.transport import MAX_URL_LENGTH
@@ -57,7 +58,7 @@ class WebhookWithSecretSerializer(WebhookSerializer):
         return str(self.context["secret"])
 
 
-class WebhookCreateSerializer(serializers.Serializer):
+class WebhookCreateSerializer(InputSerializer):
     url = StrictCharField(
         max_length=MAX_URL_LENGTH, help_text="`https://…` (http only with REACHKIT_DEBUG)."
     )
@@ -71,7 +72,7 @@ class WebhookCreateSerializer(serializers.Serializer):
     is_active = StrictBooleanField(required=False, default=True)
 
 
-class WebhookUpdateSerializer(serializers.Serializer):
+class WebhookUpdateSerializer(InputSerializer):
     url = StrictCharField(required=False, max_length=MAX_URL_LENGTH)
     event_types = serializers.ListField(
         child=StrictChoiceField(choices=EventType.choices),
@@ -82,7 +83,7 @@ class WebhookUpdateSerializer(serializers.Serializer):
     is_active = StrictBooleanField(required=False)
 
 
-class RotateSecretSerializer(serializers.Serializer):
+class RotateSecretSerializer(InputSerializer):
     overlap_seconds = StrictIntegerField(
         required=False,
         min_value=0,

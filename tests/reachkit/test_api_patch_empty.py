@@ -20,6 +20,12 @@ def _stable(data: dict) -> dict:
     return {key: value for key, value in data.items() if key not in VOLATILE}
 
 
+def _without_variant_extras(data: dict) -> dict:
+    """A variant as the sequence list shows it: its `letter`, and `warnings` only in a write's
+    answer, are not what a PATCH could change."""
+    return {key: value for key, value in data.items() if key not in {"letter", "warnings"}}
+
+
 @pytest.fixture
 def rows(alice):
     campaign = CampaignFactory(workspace=alice.workspace, name="Spring")
@@ -53,7 +59,7 @@ def test_patch_with_an_empty_object_changes_nothing_where_the_document_requires_
     def variant_now() -> dict:
         steps = api.get(f"{base}/sequences").json()["data"]
         found = next(v for s in steps for v in s["variants"] if v["id"] == str(variant.pk))
-        return {key: value for key, value in found.items() if key != "letter"}
+        return _without_variant_extras(found)
 
     reads = {
         "/api/v1/campaigns/{id}": (base, lambda: _stable(api.get(base).json()["data"])),
@@ -87,7 +93,7 @@ def test_patch_with_an_empty_object_changes_nothing_where_the_document_requires_
         response = api.patch(url, {}, format="json")
         assert response.status_code == 200, (path, response.content)
         assert read() == before, path
-        assert _stable(response.json()["data"]) == before, path
+        assert _without_variant_extras(_stable(response.json()["data"])) == before, path
 
 
 def test_patch_of_a_step_requires_delay_days_as_the_spec_and_the_document_say(api, rows):

@@ -22,6 +22,7 @@ from blocklist.models import BlocklistEntry
 from campaigns.models import Campaign, CampaignInbox, Schedule, Sequence, Variant
 from inboxes.models import Inbox
 from leads.models import Lead
+from reachkit.webhooks.models import WebhookEndpoint
 from tests.campaigns.factories import CampaignFactory, make_ready
 from tests.inboxes.factories import InboxFactory
 from tests.leads.factories import LeadFactory
@@ -31,6 +32,8 @@ from unibox.models import Conversation, Message
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 SERVER = {"host": "smtp.acme.com", "port": 587, "username": "sam", "password": "pw-1",
           "security": "starttls"}  # fmt: skip
+# A receiver on this machine: the world allows it (WEBHOOK_ALLOW_PRIVATE), nothing is sent.
+HOOK_URL = "http://127.0.0.1:9/hooks"
 # Objects whose keys the client chooses (their keys are strings of the body too).
 FREE_FORM = {"variables"}
 
@@ -116,6 +119,13 @@ BODIES: dict[tuple[str, str], list[Body]] = {
             }
         )
     ],
+    ("POST", "/api/v1/webhooks"): [
+        lambda w: {"url": HOOK_URL, "event_types": ["email_sent"], "description": "CRM"}
+    ],
+    # `w.hooked(body)` readies the endpoint first, as `w.unibox` does a conversation.
+    ("PATCH", "/api/v1/webhooks/{id}"): [
+        lambda w: w.hooked({"url": HOOK_URL, "event_types": ["email_sent"], "description": "CRM"})
+    ],
     ("PATCH", "/api/v1/inboxes/{id}"): [
         lambda w: {
             "first_name": "Sam",
@@ -168,7 +178,12 @@ def spelled(path: Path) -> str:
 def _placeholders() -> SimpleNamespace:
     thing = SimpleNamespace(pk=uuid.UUID(int=0))
     return SimpleNamespace(
-        inbox=thing, spare_inbox=thing, lead=thing, mail_inbox=thing, unibox=lambda body: body
+        inbox=thing,
+        spare_inbox=thing,
+        lead=thing,
+        mail_inbox=thing,
+        unibox=lambda body: body,
+        hooked=lambda body: body,
     )
 
 
@@ -211,6 +226,7 @@ class World:
     request: Any = None
     conversation: Conversation | None = None
     _mail_inbox: Inbox | None = None
+    _webhook: WebhookEndpoint | None = None
 
     @property
     def mail_inbox(self) -> Inbox:
@@ -231,6 +247,18 @@ class World:
             )
         return self._mail_inbox
 
+    @property
+    def webhook(self) -> WebhookEndpoint:
+        if self._webhook is None:
+            self._webhook = WebhookEndpoint.objects.create(
+                workspace=self.campaign.workspace, url=HOOK_URL, secret="whsec_test"
+            )
+        return self._webhook
+
+    def hooked(self, body: dict[str, Any]) -> dict[str, Any]:
+        assert self.webhook is not None
+        return body
+
     def unibox(self, body: dict[str, Any]) -> dict[str, Any]:
         if self.conversation is None:
             self.conversation = ConversationFactory(
@@ -245,6 +273,8 @@ class World:
             self.unibox({})
             assert self.conversation is not None
             ids["id"] = self.conversation.pk
+        elif template.startswith("/api/v1/webhooks/"):
+            ids["id"] = self.webhook.pk
         elif template.startswith("/api/v1/inboxes/"):
             ids["id"] = self.inbox.pk
         elif "/leads/{id}" in template:
@@ -257,7 +287,9 @@ class World:
 
 
 @pytest.fixture
-def world(alice, request) -> World:
+def world(alice, request, settings) -> World:
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    settings.WEBHOOK_ALLOW_HTTP = True
     inbox = InboxFactory(workspace=alice.workspace)
     campaign = make_ready(CampaignFactory(workspace=alice.workspace), inbox)
     step = Sequence.objects.get(campaign=campaign)
@@ -284,6 +316,7 @@ def snapshot() -> dict[str, list[str]]:
         BlocklistEntry,
         Conversation,
         Message,
+        WebhookEndpoint,
     ]
     return {model.__name__: sorted(repr(row) for row in model.objects.values()) for model in models}
 

@@ -84,7 +84,7 @@ def test_every_api_viewset_is_workspace_scoped_and_paginated():
         assert issubclass(viewset, WorkspaceViewSet), viewset
         # The event feed pages with a cursor (reachkit/webhooks/feed.py).
         cursor = getattr(viewset, "cursor_paginated", False)
-        assert issubclass(viewset.pagination_class, PagePagination) or cursor, viewset
+        assert cursor or issubclass(viewset.pagination_class, PagePagination), viewset
 
 
 def test_admin_static_files_are_served_without_debug(db):
