@@ -22,6 +22,7 @@ from blocklist.models import BlocklistEntry
 from campaigns.models import Campaign, CampaignInbox, Schedule, Sequence, Variant
 from inboxes.models import Inbox
 from leads.models import Lead
+from reachkit.webhooks.models import WebhookEndpoint
 from tests.campaigns.factories import CampaignFactory, make_ready
 from tests.inboxes.factories import InboxFactory
 from tests.leads.factories import LeadFactory
@@ -102,6 +103,20 @@ BODIES: dict[tuple[str, str], list[Body]] = {
             "last_name": "Lee",
             "reply_to": "replies@acme.com",
             "signature": "Sam",
+        }
+    ],
+    ("POST", "/api/v1/webhooks"): [
+        lambda w: {
+            "url": "https://93.184.215.14/hook",
+            "event_types": ["email_sent"],
+            "description": "CRM",
+        }
+    ],
+    ("PATCH", "/api/v1/webhooks/{id}"): [
+        lambda w: {
+            "url": "https://93.184.215.14/v2",
+            "event_types": ["reply_received"],
+            "description": "CRM",
         }
     ],
 }
@@ -186,11 +201,14 @@ class World:
     inbox: Inbox
     spare_inbox: Inbox
     lead: Lead
+    webhook: WebhookEndpoint
 
     def url(self, template: str) -> str:
         ids = {"campaign_id": self.campaign.pk, "variant_id": self.variant.pk}
         if template.startswith("/api/v1/inboxes/"):
             ids["id"] = self.inbox.pk
+        elif template.startswith("/api/v1/webhooks/"):
+            ids["id"] = self.webhook.pk
         elif "/leads/{id}" in template:
             ids["id"] = self.lead.pk
         elif "/sequences/{id}" in template:
@@ -212,11 +230,15 @@ def world(alice) -> World:
         inbox=inbox,
         spare_inbox=InboxFactory(workspace=alice.workspace),
         lead=LeadFactory(campaign=campaign, first_name="Ann", variables={"company": "Acme"}),
+        webhook=WebhookEndpoint.objects.create(
+            workspace=alice.workspace, url="https://93.184.215.14/", secret="whsec_test"
+        ),
     )
 
 
 def snapshot() -> dict[str, list[str]]:
     models = [Campaign, Schedule, Sequence, Variant, CampaignInbox, Lead, Inbox, BlocklistEntry]
+    models += [WebhookEndpoint]
     return {model.__name__: sorted(repr(row) for row in model.objects.values()) for model in models}
 
 
