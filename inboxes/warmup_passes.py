@@ -226,7 +226,14 @@ def claim(now: datetime) -> list[WarmupEmail]:
     today = now.astimezone(UTC).date()
     with transaction.atomic():
         due = list(
-            WarmupEmail.objects.filter(status=Status.SCHEDULED, due_at__lte=now)
+            WarmupEmail.objects.filter(
+                status=Status.SCHEDULED,
+                due_at__lte=now,
+                # Rows of inboxes out of the pool wait (or expire) without taking places.
+                sender__is_warming=True,
+                sender__is_active=True,
+                sender__connection_status=Inbox.ConnectionStatus.CONNECTED,
+            )
             .order_by("due_at", "pk")
             .values_list("pk", "sender_id", "kind")[:CLAIM_BATCH]
         )
