@@ -346,6 +346,8 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 CONNECTIONS_QUEUE = "connections"
 CELERY_TASK_ROUTES = {
     "inboxes.check_connection": {"queue": CONNECTIONS_QUEUE},
+    # Warmup's recipients' side reads tenants' mailboxes (IMAP): as slow as they are.
+    "inboxes.warmup_receive": {"queue": CONNECTIONS_QUEUE},
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
