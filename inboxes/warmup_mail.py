@@ -60,6 +60,13 @@ REPLIES = (
     "{Speak soon|Talk soon|Cheers}.",
 )
 
+CLOSINGS = (
+    "",
+    "{Thanks|Thanks again|Thanks in advance}{!|.}",
+    "{Have a good|Enjoy your} {day|week|afternoon}{!|.}",
+    "{Speak soon|Talk soon|Looking forward to it}.",
+)
+
 SIGN_OFFS = ("{Best|Thanks|Cheers|Kind regards|Best regards|All the best},\n{me}",)
 
 _INNERMOST = re.compile(r"\{([^{}]*)\}")
@@ -100,7 +107,9 @@ def body_for(email: WarmupEmail, sender: Inbox, recipient: Inbox) -> str:
     rng = _seed(email.pk, "body")
     opening = spin(rng.choice(OPENINGS), rng)
     middle = REPLIES if email.kind == WarmupEmail.Kind.REPLY else BODIES
-    text = "\n\n".join([opening, spin(rng.choice(middle), rng), spin(rng.choice(SIGN_OFFS), rng)])
+    parts = [opening, spin(rng.choice(middle), rng), spin(rng.choice(CLOSINGS), rng)]
+    parts.append(spin(rng.choice(SIGN_OFFS), rng))
+    text = "\n\n".join(part for part in parts if part)
     names = {"name": _first_name(recipient), "me": _first_name(sender)}
     return _PLACEHOLDER.sub(lambda match: names[match.group(1)], text) + "\n"
 

@@ -37,6 +37,7 @@ import logging
 import random
 import re
 import smtplib
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -73,6 +74,11 @@ CLAIM_BATCH = 500
 # A receive pass holds a mailbox this long at most (a dead worker's hold then lapses); the
 # task's hard limit is shorter.
 RECEIVE_LEASE = timedelta(minutes=10)
+# A receive pass starts no new mailbox after this (the task's soft limit is 240 s).
+RECEIVE_PASS_SECONDS = 180
+# Rows are kept this long (the stats read 7 days), then pruned, PRUNE_BATCH a pass.
+ROWS_KEPT = timedelta(days=30)
+PRUNE_BATCH = 2000
 # A reply goes this long after the email it answers was read (a person's pace).
 REPLY_DELAY_SECONDS = (120, 1800)
 
@@ -444,22 +450,41 @@ def _record(row: WarmupEmail, outcome: Outcome, response: str, now: datetime) ->
 
 
 def warmup_receive_pass(now: datetime | None = None) -> WarmupReport:
-    """Read every pool inbox that has warmup mail on its way or due for clean-up."""
+    """Read every pool inbox that has warmup mail on its way or due for clean-up, in a
+    random order and until RECEIVE_PASS_SECONDS have gone (a dead server costs its timeouts,
+    and must not keep the others from their turn); then drop rows past ROWS_KEPT_DAYS."""
     now = now or timezone.now()
     report = WarmupReport()
     cutoff = warmup.day_start(now) - timedelta(days=settings.WARMUP_KEEP_DAYS - 1)
-    waiting = WarmupEmail.objects.filter(
-        status__in=(Status.SENT, Status.UNKNOWN), received_at__isnull=True
+    # Emails not found within the keep days are not looked for any more (lost on the way).
+    waiting = WarmupEmail.objects.filter(received_at__isnull=True).filter(
+        Q(status=Status.SENT, sent_at__gte=cutoff)
+        | Q(status=Status.UNKNOWN, attempted_at__gte=cutoff)
     )
     to_archive = WarmupEmail.objects.filter(received_at__lt=cutoff, archived_at__isnull=True)
     recipient_ids = {
         *waiting.values_list("recipient_id", flat=True).distinct(),
         *to_archive.values_list("recipient_id", flat=True).distinct(),
     }
-    inboxes = Inbox.objects.filter(warmup.pool_q(), pk__in=recipient_ids)
-    for inbox in inboxes.order_by("pk"):
+    inboxes = list(Inbox.objects.filter(warmup.pool_q(), pk__in=recipient_ids))
+    random.shuffle(inboxes)
+    ends = time.monotonic() + RECEIVE_PASS_SECONDS
+    for inbox in inboxes:
+        if time.monotonic() > ends:
+            break  # the next pass goes on
         report.add(receive_inbox(inbox, now, cutoff))
+    prune(now)
     return report
+
+
+def prune(now: datetime) -> int:
+    """Delete warmup rows older than ROWS_KEPT_DAYS (the stats read 7 days), a batch a pass."""
+    old = WarmupEmail.objects.filter(day__lt=now.astimezone(UTC).date() - ROWS_KEPT)
+    ids = list(old.filter(parent__isnull=True).values_list("pk", flat=True)[:PRUNE_BATCH])
+    if not ids:
+        return 0
+    deleted, _ = WarmupEmail.objects.filter(pk__in=ids).delete()  # their replies with them
+    return deleted
 
 
 def receive_inbox(inbox: Inbox, now: datetime, cutoff: datetime) -> WarmupReport:

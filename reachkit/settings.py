@@ -398,6 +398,8 @@ CELERY_TASK_ROUTES = {
     "inboxes.check_connection": {"queue": CONNECTIONS_QUEUE},
     "unibox.sync_inbox": {"queue": CONNECTIONS_QUEUE},
     "webhooks.*": {"queue": WEBHOOKS_QUEUE},
+    # Warmup's recipients' side reads tenants' mailboxes (IMAP): as slow as they are.
+    "inboxes.warmup_receive": {"queue": CONNECTIONS_QUEUE},
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

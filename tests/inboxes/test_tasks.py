@@ -48,7 +48,7 @@ def test_running_the_task_twice_checks_once(db, smtp_server, settings):
     assert again.connection_status == "error"
 
 
-def test_only_connection_checks_and_inbox_syncs_go_to_the_connections_queue():
+def test_only_connection_checks_and_mailbox_reads_go_to_the_connections_queue():
     app.loader.import_default_modules()  # every app's tasks, as a worker loads them
     names = {name for name in app.tasks if not name.startswith("celery.")}
     assert {"campaigns.send_due", "campaigns.deliver_sends", "inboxes.check_connection"} <= names
@@ -56,6 +56,7 @@ def test_only_connection_checks_and_inbox_syncs_go_to_the_connections_queue():
     assert {name for name, queue in queues.items() if queue == "connections"} == {
         "inboxes.check_connection",
         "unibox.sync_inbox",
+        "inboxes.warmup_receive",  # IMAP to tenants' servers, never in sending's way
     }
     # Webhook deliveries have their own queue too (reachkit/webhooks/tasks.py).
     assert set(queues.values()) == {"celery", "connections", "webhooks"}
