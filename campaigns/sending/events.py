@@ -7,7 +7,7 @@ receives them in the order they happened.
 """
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from campaigns.models import Campaign, Send
@@ -17,13 +17,14 @@ from reachkit.webhooks.models import EventType
 
 
 def lead_fields(lead: Lead, campaign: Campaign) -> dict[str, Any]:
+    # Ids as text here: the JSON encoder's fallback for UUIDs is most of its time.
     return {
-        "lead_id": lead.pk,
+        "lead_id": str(lead.pk),
         "lead_email": lead.email,
         "first_name": lead.first_name,
         "last_name": lead.last_name,
         "company": (lead.variables or {}).get("company"),
-        "campaign_id": campaign.pk,
+        "campaign_id": str(campaign.pk),
         "campaign_name": campaign.name,
     }
 
@@ -39,24 +40,25 @@ def _lead_event(lead: Lead, campaign: Campaign, type: EventType, **fields: Any) 
 
 def _send_fields(send: Send) -> dict[str, Any]:
     return {
-        "send_id": send.pk,
+        "send_id": str(send.pk),
         "step": send.step,
         "subject": send.subject,
         "message_id": send.message_id,
-        "inbox_id": send.inbox_id,
+        "inbox_id": str(send.inbox_id) if send.inbox_id else None,
         "inbox_email": send.inbox.email if send.inbox_id and send.inbox else None,
     }
 
 
 def emails_sent(sends: Iterable[tuple[Send, str]], at: datetime) -> None:
     """`email_sent` for each (send, subject) that left, in one statement."""
+    sent_at = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     emit_many(
         [
             _lead_event(
                 send.lead,
                 send.campaign,
                 EventType.EMAIL_SENT,
-                **{**_send_fields(send), "subject": subject, "sent_at": at},
+                **{**_send_fields(send), "subject": subject, "sent_at": sent_at},
             )
             for send, subject in sends
         ]

@@ -41,6 +41,7 @@ METADATA_ADDRESSES = frozenset(
 )
 USER_AGENT = "Reachkit-Webhooks/1.0"
 _RESPONSE_EXCERPT = 200
+_READ_AT_MOST = 64 * 1024
 
 
 class Outcome(StrEnum):
@@ -180,14 +181,16 @@ def post(
 
 
 def _excerpt(response: httpx.Response, deadline: float) -> str:
-    """The start of the answer's body, read no longer than the attempt's deadline."""
-    if 200 <= response.status_code < 300:
-        return ""
+    """The start of the answer's body. A short body is read to its end, so the connection
+    is kept for the next delivery; a long one, or one past the attempt's deadline, is cut
+    off (and its connection closed)."""
     read = b""
     for chunk in response.iter_bytes():
         read += chunk
-        if len(read) >= _RESPONSE_EXCERPT or time.monotonic() > deadline:
+        if len(read) > _READ_AT_MOST or time.monotonic() > deadline:
             break
+    if 200 <= response.status_code < 300:
+        return ""
     return _clean(read[:_RESPONSE_EXCERPT].decode("utf-8", "replace"))
 
 

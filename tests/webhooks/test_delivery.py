@@ -418,3 +418,22 @@ def test_bodies_are_compact_json_with_the_envelope(alice, receiver):
     assert body["workspace_id"] == str(alice.workspace.pk)
     assert uuid.UUID(body["id"])
     assert body["data"]["name"] == "Zoë"
+
+
+def test_a_receiver_that_looks_down_stops_the_run_and_rests_a_minute(alice, receiver, settings):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 1
+    receiver.answers = [Answer(delay=3)]
+    endpoint, _ = _endpoint(alice.workspace, receiver.url)
+    for lead in "abcde":
+        _event(alice.workspace, lead=lead)
+
+    report = services.endpoint_deliver(endpoint_id=endpoint.pk)
+
+    assert report.retrying == 3  # the last two wait, untried, for the next run
+    assert len(receiver.received) == 3
+    assert Delivery.objects.filter(attempt=0).count() == 2
+    endpoint.refresh_from_db()
+    assert endpoint.lease_until > timezone.now() + timedelta(seconds=50)
+    assert services.endpoints_due() == []
+    with time_machine.travel(timezone.now() + timedelta(minutes=2)):
+        assert services.endpoints_due() == [endpoint.pk]
