@@ -34,8 +34,13 @@ STATE_RULES = frozenset(
         "invalid_merge_tag",
         "email_too_long",
         "invalid_window",
+        # The Idempotency-Key header's description: a key sent again with another body.
+        "idempotency_key_reused",
     }
 )
+# An opaque cursor (the event feed's `after`) has no form a schema can state: any string the
+# feed did not hand out is refused by its description's rule alone.
+OPAQUE_CURSORS = {"/api/v1/events": "after"}
 MAX_PAGE_SIZE = 100
 
 # Not an API failure: CPython 3.11's parser is not thread-safe, and Hypothesis parses the
@@ -68,6 +73,10 @@ def schema_valid_request_refused_only_by_a_stated_rule(ctx: Any, response: Any, 
         return
     body = _json(response)
     code = body.get("code") if isinstance(body, dict) else None
+    details = body.get("details") if isinstance(body, dict) else None
+    cursor = OPAQUE_CURSORS.get(getattr(case.operation, "path", ""))
+    if code == "validation_error" and isinstance(details, dict) and set(details) == {cursor}:
+        return
     if code not in STATE_RULES:
         raise AssertionError(
             f"A schema-valid request was refused with 422 `{code}`, not one of the rules the "

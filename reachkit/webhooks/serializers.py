@@ -14,6 +14,9 @@ from reachkit.webhooks.models import Delivery, Event, EventType, WebhookEndpoint
 from reachkit.webhooks.transport import MAX_URL_LENGTH
 
 MAX_OVERLAP_SECONDS = 7 * 86_400
+_ONE_TYPE = "(?:" + "|".join(EventType.values) + ")"
+# The document states the list's form, so a client (and the fuzzer) knows what is taken.
+TYPES_PATTERN = rf"^{_ONE_TYPE}(?:,{_ONE_TYPE})*$"
 
 
 class WebhookSerializer(serializers.ModelSerializer):
@@ -136,8 +139,12 @@ class EventQuerySerializer(serializers.Serializer):
     after = serializers.CharField(
         required=False, max_length=64, help_text="The `next_cursor` of the previous page."
     )
-    types = serializers.CharField(
-        required=False, max_length=1000, help_text="Comma-separated event types."
+    types = serializers.RegexField(
+        regex=TYPES_PATTERN,
+        required=False,
+        max_length=1000,
+        help_text="Comma-separated event types.",
+        error_messages={"invalid": "Comma-separated event types, from the catalogue."},
     )
     since = serializers.DateTimeField(required=False, help_text="Events at or after this time.")
     limit = serializers.IntegerField(
