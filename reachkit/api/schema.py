@@ -120,7 +120,7 @@ def _document_idempotency(operation: dict[str, Any]) -> None:
                 "Up to 255 printable ASCII characters. A retry with the same key and body "
                 "gets the first answer again (for 24 hours, with `Idempotent-Replayed: true`)."
             ),
-            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
         }
     )
     responses = operation.setdefault("responses", {})
