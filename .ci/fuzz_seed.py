@@ -7,8 +7,10 @@ campaign. Writes their ids into DIR/<name>.dict (libFuzzer dictionaries), which
 .ci/schemathesis.toml binds to path and body parameters: most generated requests then hit
 real rows. The rows a DELETE may take are spares, so the others stay for the whole run.
 
-The inbox's servers are under `.invalid` (RFC 2606: never resolves), and the live server
-runs without a Celery worker on an in-memory broker: its connection check is never run.
+The sending inbox's SMTP server is the run's mail sink on loopback (FUZZ_SMTP_PORT; .ci/fuzz
+allows loopback for inboxes), so a new conversation or a reply really goes out; every other
+server is under `.invalid` (RFC 2606: never resolves). The live server runs without a Celery
+worker on an in-memory broker: the inboxes' connection check is never run.
 Standard library only, so it runs before anything else is installed.
 """
 
@@ -128,6 +130,9 @@ def main() -> None:
 
 def _inbox(name: str) -> str:
     server = {"username": name, "password": "not-a-secret", "security": "ssl"}
+    smtp = {"host": "smtp.fuzz.invalid", "port": 465, **server}
+    if name == "sender":
+        smtp |= {"host": "127.0.0.1", "port": int(os.environ["FUZZ_SMTP_PORT"]), "security": "none"}
     inbox = call(
         "POST",
         "/inboxes",
@@ -135,7 +140,7 @@ def _inbox(name: str) -> str:
             "email": f"{name}@fuzz.invalid",
             "first_name": name.title(),
             "last_name": "Sender",
-            "smtp": {"host": "smtp.fuzz.invalid", "port": 465, **server},
+            "smtp": smtp,
             "imap": {"host": "imap.fuzz.invalid", "port": 993, **server},
         },
     )

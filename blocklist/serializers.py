@@ -34,11 +34,14 @@ class BlocklistCreateSerializer(InputSerializer):
     emails = StrictListField(
         noun="address or domain",
         nouns="addresses or domains",
-        child=_AddressOrDomainField(max_length=320),
+        # Each is checked on its own: one that is neither an address nor a domain is reported
+        # by its index in the answer's `errors`, the others are blocked.
+        child=StrictCharField(max_length=320),
         required=False,
         min_length=1,
         max_length=MAX_BULK_ENTRIES,
-        help_text=f"Up to {MAX_BULK_ENTRIES} addresses or domains at once.",
+        help_text=f"Up to {MAX_BULK_ENTRIES} addresses or domains at once; one that is neither "
+        "is reported in the answer's `errors` (by its index), the others are blocked.",
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

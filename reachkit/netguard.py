@@ -30,6 +30,10 @@ from django.conf import settings
 
 from reachkit import mx
 
+# One label of a host name (a letter or digit at each end, hyphens inside, 63 at most); as a
+# pattern so the API document can state it (ECMA-262 and Python read it alike).
+HOST_LABEL = "[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 

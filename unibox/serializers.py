@@ -5,15 +5,14 @@ from typing import Any
 from rest_framework import serializers
 
 from reachkit.api.fields import (
+    BodyTextField,
     HeaderTextField,
     StrictBooleanField,
-    StrictCharField,
     StrictChoiceField,
     StrictUUIDField,
 )
 from reachkit.api.inputs import InputSerializer
 from reachkit.emails import MAX_EMAIL_LENGTH, is_valid_email
-from reachkit.text import body_text_error
 from unibox.models import Conversation
 
 MAX_SUBJECT_LENGTH = 500
@@ -77,17 +76,16 @@ class ConversationSerializer(serializers.Serializer):
 # --- In ----------------------------------------------------------------------------------------
 
 
-class ContentField(StrictCharField):
-    """An email's HTML: no NUL or control characters other than tab and line ends."""
+class ContentField(BodyTextField):
+    """An email's HTML, kept as written (not trimmed), but not spaces alone."""
+
+    refuses_spaces_only = True  # type: ignore[assignment]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_length=MAX_CONTENT_LENGTH, trim_whitespace=False, **kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
-        message = body_text_error(value)
-        if message is not None:
-            raise serializers.ValidationError(message, code="control_characters")
         if not value.strip():
             raise serializers.ValidationError("This field may not be blank.", code="blank")
         return value
@@ -95,6 +93,8 @@ class ContentField(StrictCharField):
 
 class AddressField(HeaderTextField):
     """An address an email can go to: valid, ASCII (international addresses are not sent)."""
+
+    format = "email"
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_length=MAX_EMAIL_LENGTH, **kwargs)

@@ -15,7 +15,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from reachkit.text import header_text_error, plural, text_error
+from reachkit.text import body_text_error, header_text_error, plural, text_error
 
 
 def refuse_bad_text(data: str) -> None:
@@ -53,6 +53,19 @@ class HeaderTextField(StrictCharField):
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
         message = header_text_error(value)
+        if message is not None:
+            raise serializers.ValidationError(message, code="control_characters")
+        return value
+
+
+class BodyTextField(StrictCharField):
+    """Text that fills an email's body: tabs and line ends, but no other control character."""
+
+    characters = "body"
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        message = body_text_error(value)
         if message is not None:
             raise serializers.ValidationError(message, code="control_characters")
         return value

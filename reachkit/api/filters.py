@@ -58,6 +58,12 @@ class SearchFilter(filters.SearchFilter):
             raise ValidationError({self.search_param: ["Null characters are not allowed."]})
         return super().get_search_terms(request)
 
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"] |= {"maxLength": MAX_SEARCH_LENGTH, "pattern": "^[^\\x00]*$"}
+        return parameters
+
 
 class SortFilter(BaseFilterBackend):
     """Orders by an allowlisted field.

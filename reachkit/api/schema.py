@@ -11,6 +11,7 @@ from drf_spectacular.extensions import (
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 
 from reachkit.api.inputs import StrictFieldsMixin
+from reachkit.netguard import HOST_LABEL
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -29,8 +30,12 @@ ERROR_SCHEMA = {
 _ERROR_RESPONSES = {
     "400": "The body is not well-formed JSON.",
     "401": "Missing, malformed, unknown or revoked API key.",
-    "404": "Unknown id, or an id of another workspace.",
+    "404": "Unknown id (in the path or the body), or an id of another workspace.",
     "413": "The body is larger than the server accepts.",
+    "414": (
+        "The URL is longer than the HTTP server takes (gunicorn: a request line of 4,094 "
+        "bytes): answered before the API sees it, so not in the error envelope."
+    ),
     "415": "The body is not `application/json`.",
     "422": (
         "Validation failed; `details` names the fields (`code`: `validation_error`). A request "
@@ -39,8 +44,11 @@ _ERROR_RESPONSES = {
         "step that has no enabled variant with a body), `invalid_status_transition`, "
         "`cannot_disable_last_variant`, `cannot_delete_last_variant`, `too_many_variants`, "
         "`invalid_merge_tag` (`details.<field>.offset`: where the bad `{{` is), "
-        "`email_too_long` (once merge tags are filled) and `invalid_window` (a window that "
-        "ends before it starts)."
+        "`email_too_long` (once merge tags are filled), `invalid_window` (a window that "
+        "ends before it starts), `no_inbox` (no active connected inbox to send from, or the "
+        "conversation's inbox was deleted), `too_many_webhooks` (a workspace's limit) and "
+        "`webhook_url_refused` (the URL's host resolves to no address, or to one webhooks may "
+        "not reach: loopback, private, link-local…)."
     ),
     "429": "Throttled; retry after the `Retry-After` header's seconds.",
 }
@@ -71,6 +79,9 @@ class AutoSchema(SpectacularAutoSchema):
         schema: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
         if direction == "request" and isinstance(serializer, StrictFieldsMixin):
             schema["additionalProperties"] = False
+        if not vars(type(serializer)).get("__doc__"):
+            # drf-spectacular would describe it by a base class's docstring (InputSerializer's).
+            schema.pop("description", None)
         return schema
 
 
@@ -93,20 +104,35 @@ def _is_enveloped(schema: dict[str, Any], components: dict[str, Any]) -> bool:
     return "data" in schema.get("properties", {})
 
 
-def _error_codes(path: str, operation: dict[str, Any]) -> list[str]:
+def _takes_ids(operation: dict[str, Any], components: dict[str, Any]) -> bool:
+    """Whether the body names rows by id (`inbox_id`, `inbox_ids`): an unknown one is a 404."""
+    media = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+    for field in _component(media.get("schema", {}), components).get("properties", {}).values():
+        if field.get("format") == "uuid" or field.get("items", {}).get("format") == "uuid":
+            return True
+    return False
+
+
+def _error_codes(path: str, operation: dict[str, Any], components: dict[str, Any]) -> list[str]:
     """The errors the plumbing can answer for an operation, whatever its view does."""
     codes = []
     if operation.get("security"):
         codes += ["401", "429"]
-    if "{" in path:
+    if "{" in path or _takes_ids(operation, components):
         codes.append("404")
     if "requestBody" in operation:
         # The JSON parser's errors: what any body can get before a view sees it.
         codes += ["400", "413", "415"]
     query_params = [p for p in operation.get("parameters", []) if p.get("in") == "query"]
-    if "requestBody" in operation or query_params:
+    if query_params:
+        codes.append("414")
+    if "requestBody" in operation or query_params or _takes_idempotency_key(operation):
         codes.append("422")
     return codes
+
+
+def _takes_idempotency_key(operation: dict[str, Any]) -> bool:
+    return any(p["name"] == "Idempotency-Key" for p in operation.get("parameters", []))
 
 
 def _document_idempotency(operation: dict[str, Any]) -> None:
@@ -131,14 +157,20 @@ def _document_idempotency(operation: dict[str, Any]) -> None:
             "content": _error_content(),
         },
     )
-    responses.setdefault(
-        "422",
-        {
-            "description": "Validation failed, or the Idempotency-Key was used with another "
-            "request.",
-            "content": _error_content(),
-        },
-    )
+
+
+def _unprocessable(operation: dict[str, Any]) -> str:
+    """The 422 of an operation: what its body, its query and its Idempotency-Key can break."""
+    reasons = []
+    if "requestBody" in operation:
+        reasons.append(_ERROR_RESPONSES["422"])
+    elif any(p.get("in") == "query" for p in operation.get("parameters", [])):
+        reasons.append("A query parameter is not valid; `details` names it.")
+    if _takes_idempotency_key(operation):
+        reasons.append(
+            "`idempotency_key_reused`: the Idempotency-Key was sent before with another request."
+        )
+    return " ".join(reasons)
 
 
 def _any_of_schemes(security: list[dict[str, list[str]]]) -> list[dict[str, list[str]]]:
@@ -174,11 +206,11 @@ def wrap_in_envelopes(result: dict[str, Any], generator: Any, **kwargs: Any) -> 
                         "required": ["data"],
                         "properties": {"data": media["schema"]},
                     }
-            for code in _error_codes(path, operation):
-                description = _ERROR_RESPONSES[code]
-                if code == "422" and "requestBody" not in operation:
-                    description = "A query parameter is not valid; `details` names it."
-                error = {"description": description, "content": _error_content()}
+            for code in _error_codes(path, operation, components):
+                description = _unprocessable(operation) if code == "422" else _ERROR_RESPONSES[code]
+                error: dict[str, Any] = {"description": description}
+                if code != "414":
+                    error["content"] = _error_content()
                 responses.setdefault(code, error)
     _one_blank_alternative(result)
     _fill_in_names(result)
@@ -213,7 +245,7 @@ def text_pattern(characters: str, *, not_blank: bool = False) -> str:
 
 
 # A host name (a single label too) or an IP address, as inboxes.connection.is_valid_host.
-_HOST_LABEL = "[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+_HOST_LABEL = HOST_LABEL
 HOST_SCHEMA = {
     "anyOf": [
         {"pattern": f"^{_HOST_LABEL}(?:\\.{_HOST_LABEL})*\\.?$"},

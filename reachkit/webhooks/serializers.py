@@ -11,12 +11,25 @@ from reachkit.api.fields import (
 from reachkit.api.inputs import InputSerializer
 from reachkit.webhooks import feed
 from reachkit.webhooks.models import Delivery, Event, EventType, WebhookEndpoint
-from reachkit.webhooks.transport import MAX_URL_LENGTH
+from reachkit.webhooks.transport import MAX_URL_LENGTH, url_pattern
 
 MAX_OVERLAP_SECONDS = 7 * 86_400
 _ONE_TYPE = "(?:" + "|".join(EventType.values) + ")"
 # The document states the list's form, so a client (and the fuzzer) knows what is taken.
-TYPES_PATTERN = rf"^{_ONE_TYPE}(?:,{_ONE_TYPE})*$"
+# Empty (`?types=`) is as absent: every type.
+TYPES_PATTERN = rf"^(?:{_ONE_TYPE}(?:,{_ONE_TYPE})*)?$"
+
+
+class WebhookUrlField(StrictCharField):
+    """A webhook URL; the document states its form (transport.url_pattern), the service
+    checks it and where its host resolves to."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=MAX_URL_LENGTH, **kwargs)
+
+    @property
+    def schema_override(self) -> dict[str, str]:
+        return {"pattern": url_pattern()}
 
 
 class WebhookSerializer(serializers.ModelSerializer):
@@ -62,8 +75,9 @@ class WebhookWithSecretSerializer(WebhookSerializer):
 
 
 class WebhookCreateSerializer(InputSerializer):
-    url = StrictCharField(
-        max_length=MAX_URL_LENGTH, help_text="`https://…` (http only with REACHKIT_DEBUG)."
+    url = WebhookUrlField(
+        help_text="`https://…` (`http://` too with REACHKIT_DEBUG). Its host must resolve to "
+        "public addresses only (`webhook_url_refused`)."
     )
     event_types = serializers.ListField(
         child=StrictChoiceField(choices=EventType.choices),
@@ -76,7 +90,7 @@ class WebhookCreateSerializer(InputSerializer):
 
 
 class WebhookUpdateSerializer(InputSerializer):
-    url = StrictCharField(required=False, max_length=MAX_URL_LENGTH)
+    url = WebhookUrlField(required=False)
     event_types = serializers.ListField(
         child=StrictChoiceField(choices=EventType.choices),
         required=False,
@@ -136,14 +150,19 @@ class EventSerializer(serializers.ModelSerializer):
 
 
 class EventQuerySerializer(serializers.Serializer):
+    # A parameter given empty (`?after=`) is as absent, as everywhere in a query string.
     after = serializers.CharField(
-        required=False, max_length=64, help_text="The `next_cursor` of the previous page."
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text="The `next_cursor` of the previous page.",
     )
     types = serializers.RegexField(
         regex=TYPES_PATTERN,
         required=False,
+        allow_blank=True,
         max_length=1000,
-        help_text="Comma-separated event types.",
+        help_text="Comma-separated event types; empty: every type.",
         error_messages={"invalid": "Comma-separated event types, from the catalogue."},
     )
     since = serializers.DateTimeField(required=False, help_text="Events at or after this time.")
@@ -151,7 +170,9 @@ class EventQuerySerializer(serializers.Serializer):
         required=False, min_value=1, max_value=feed.MAX_LIMIT, default=feed.DEFAULT_LIMIT
     )
 
-    def validate_after(self, value: str) -> feed.Cursor:
+    def validate_after(self, value: str) -> feed.Cursor | None:
+        if not value:
+            return None
         try:
             return feed.Cursor.decode(value)
         except feed.BadCursor:
@@ -168,6 +189,9 @@ class EventQuerySerializer(serializers.Serializer):
         for name in ("after", "types", "since", "limit"):
             if "\x00" in str(data.get(name, "")):
                 raise serializers.ValidationError({name: ["Null characters are not allowed."]})
+        for name in ("since", "limit"):  # not text: empty is not a time or a number
+            if data.get(name) == "":
+                raise serializers.ValidationError({name: ["Give a value, or leave it out."]})
         return super().to_internal_value(data)
 
 

@@ -69,19 +69,27 @@ class TooManyEndpoints(DomainError):
 # --- Endpoints ---------------------------------------------------------------------------------
 
 
+URL_REFUSED = "webhook_url_refused"
+
+
 def _checked_url(raw: str) -> str:
-    """The URL, refused (422 on `url`) when its form or where it resolves is not allowed."""
+    """The URL, refused (422 on `url`) when its form is not allowed (`validation_error`) or
+    where its host resolves to is not (`webhook_url_refused`: the form was fine)."""
     try:
         url = transport.parse_url(raw)
-        transport.destination(url)
     except transport.UrlRefused as refused:
         raise ValidationFailed(str(refused), details={"url": [str(refused)]}) from None
+    try:
+        transport.destination(url)
+    except transport.UrlRefused as refused:
+        message = str(refused)
     except netguard.HostNotFound:
         message = f"{url.host} does not resolve to an address."
-        raise ValidationFailed(message, details={"url": [message]}) from None
     except netguard.LookupFailed:
-        pass  # DNS is down for now: checked again at every delivery
-    return raw
+        return raw  # DNS is down for now: checked again at every delivery
+    else:
+        return raw
+    raise ValidationFailed(message, code=URL_REFUSED, details={"url": [message]})
 
 
 def _checked_types(types: list[str]) -> list[str]:

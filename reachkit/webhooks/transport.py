@@ -11,6 +11,7 @@ proxy from the environment is used, and `WEBHOOK_TIMEOUT_SECONDS` bounds the who
 """
 
 import ipaddress
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +24,11 @@ from django.conf import settings
 from reachkit import netguard
 
 MAX_URL_LENGTH = 2000
+# 1 to 65535.
+_PORT = "(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+_HOST = f"{netguard.HOST_LABEL}(?:\\.{netguard.HOST_LABEL})*\\.?"
+# After the host: a path or a query of printable ASCII, no space and no fragment (`#`).
+_REST = '(?:[/?][!"$-~]*)?'
 # What REACHKIT_WEBHOOK_ALLOW_PRIVATE opens: a self-hoster's own networks. Link-local
 # (169.254.0.0/16, where cloud metadata lives) stays closed.
 PRIVATE_NETWORKS = (
@@ -67,10 +73,16 @@ def allowed_networks() -> tuple[str, ...]:
     return PRIVATE_NETWORKS if settings.WEBHOOK_ALLOW_PRIVATE else ()
 
 
+def url_pattern() -> str:
+    """The form of a webhook URL, as the API document states it: `https://`, or `http://` too
+    with WEBHOOK_ALLOW_HTTP (on with REACHKIT_DEBUG); a host name or an IPv4 address, an
+    optional port, then a path or a query; printable ASCII, no credentials, no fragment."""
+    scheme = "https?" if settings.WEBHOOK_ALLOW_HTTP else "https"
+    return f"^{scheme}://{_HOST}(?::{_PORT})?{_REST}$"
+
+
 def parse_url(raw: str) -> httpx.URL:
-    """The URL, if its form is acceptable: http(s) with a host, no credentials, no
-    fragment, printable ASCII; `https://` unless WEBHOOK_ALLOW_HTTP (on with
-    REACHKIT_DEBUG). Raises UrlRefused."""
+    """The URL, if its form is `url_pattern()`'s. Raises UrlRefused, saying what is wrong."""
     if len(raw) > MAX_URL_LENGTH:
         raise UrlRefused(f"At most {MAX_URL_LENGTH} characters.")
     if not raw.isascii() or any(not "!" <= char <= "~" for char in raw):
@@ -86,8 +98,13 @@ def parse_url(raw: str) -> httpx.URL:
         raise UrlRefused("The URL has no host.")
     if url.userinfo:
         raise UrlRefused("Credentials in the URL are not allowed; use a secret path or query.")
-    if url.fragment:
+    if url.fragment or "#" in raw:
         raise UrlRefused("A fragment (#…) is not sent; leave it out.")
+    if not re.fullmatch(url_pattern(), raw):
+        raise UrlRefused(
+            "Not a valid URL: a host name or an IPv4 address, an optional port (1 to 65535), "
+            "then a path or a query."
+        )
     return url
 
 

@@ -157,19 +157,39 @@ def test_bad_bytes_are_a_4xx_never_a_500(api):
     [
         "http://127.0.0.1:8080/hook",
         "http://localhost/hook",
-        "http://[::1]/hook",
         "http://169.254.169.254/latest/meta-data/",
         "http://metadata.example.com/",
         "http://10.0.0.5/",
         "http://inside.example.com/",
-        "http://[::ffff:127.0.0.1]/",
     ],
 )
 def test_urls_that_reach_private_addresses_are_refused_by_default(api, settings, url):
     settings.WEBHOOK_ALLOW_PRIVATE = False
     response = _create(api, url=url)
     assert response.status_code == 422, response.content
+    assert response.json()["code"] == "webhook_url_refused"
     assert "url" in response.json()["details"]
+    assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::1]/hook",
+        "http://[::ffff:127.0.0.1]/",
+        "https://hooks.example.com:0/",
+        "https://hooks.example.com:65536/",
+        "https://hooks.example.com/#top",
+        "https://-hooks.example.com/",
+        "https://hooks..example.com/",
+    ],
+)
+def test_a_url_outside_the_documented_form_is_a_validation_error(api, url):
+    response = _create(api, url=url)
+    assert response.status_code == 422, response.content
+    assert response.json()["code"] == "validation_error"
+    assert "url" in response.json()["details"]
+    assert not WebhookEndpoint.objects.exists()
 
 
 def test_metadata_addresses_stay_refused_when_private_ones_are_allowed(api, settings):

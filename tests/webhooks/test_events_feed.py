@@ -95,6 +95,13 @@ def test_the_feed_filters_by_type_and_time(alice, api):
     assert len(body["data"]) == 2
 
 
+def test_an_empty_cursor_or_type_list_is_as_absent(alice, api):
+    _emit(alice.workspace, 2)
+    for query in ("after=", "types=", "after=&types="):
+        body = api.get(f"/api/v1/events?{query}").json()
+        assert len(body["data"]) == 2, query
+
+
 def test_another_workspaces_events_are_never_listed(alice, charlie):
     _emit(alice.workspace, 3)
     assert charlie.client.get("/api/v1/events").json()["data"] == []
@@ -114,6 +121,8 @@ def test_another_workspaces_events_are_never_listed(alice, charlie):
         "since=yesterday",
         "after=%00",
         "types=%00",
+        "since=",
+        "limit=",
     ],
 )
 def test_bad_feed_queries_are_a_422_in_the_envelope(api, query):
