@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 PORT ?= 8000
 MAILSINK_PORT ?= 1025
-PYTEST_ARGS ?=
+# The suite runs in one process per core (pytest-xdist); PYTEST_ARGS="-n 0" runs it in one.
+PYTEST_ARGS ?= -n auto
 
 export PATH := $(BIN):$(PATH)
 

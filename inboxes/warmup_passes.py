@@ -35,7 +35,6 @@ import email.parser
 import email.policy
 import logging
 import random
-import re
 import smtplib
 import time
 import uuid
@@ -56,6 +55,7 @@ from inboxes import connection, pace, warmup, warmup_mail
 from inboxes.connection import ConnectionCheckFailed
 from inboxes.models import Inbox, WarmupEmail, WarmupState
 from inboxes.services import inbox_mark_error
+from inboxes.smtp_transaction import Ending, send_one
 from inboxes.warmup import WarmupStatus
 from inboxes.warmup_marks import WARMUP_HEADER, warmup_token
 
@@ -386,47 +386,19 @@ _COUNTER = {
     Outcome.FAILED: "failed",
     Outcome.UNKNOWN: "failed",
 }
-_LEADING_DOT = re.compile(rb"(?m)^\.")
-
-
-def _reply(code: int, message: bytes | str) -> str:
-    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
-    return f"{code} {' '.join(text.split())}"[:1000]
 
 
 def _transmit(
     client: smtplib.SMTP, sender: str, recipient: str, data: bytes
 ) -> tuple[Outcome, str]:
-    """One SMTP transaction: before the body is on the wire nothing was delivered (a lost
-    connection is a retry); after it, it may have been (`unknown`)."""
-    try:
-        for command, accepted in (("mail", (250,)), ("rcpt", (250, 251))):
-            code, message = getattr(client, command)(sender if command == "mail" else recipient)
-            if code not in accepted:
-                client.rset()
-                return _refused(code, message)
-        client.putcmd("data")
-        code, message = client.getreply()
-        if code != 354:
-            client.rset()
-            return _refused(code, message)
-    except (smtplib.SMTPException, OSError) as error:
-        return Outcome.DEFERRED, f"connection lost before DATA: {error}"
-    try:
-        body = _LEADING_DOT.sub(b"..", data)
-        if not body.endswith(b"\r\n"):
-            body += b"\r\n"
-        client.send(body + b".\r\n")
-        code, message = client.getreply()
-    except (smtplib.SMTPException, OSError) as error:
-        return Outcome.UNKNOWN, f"connection lost after DATA: {error}"
-    if code == 250:
-        return Outcome.SENT, _reply(code, message)
-    return _refused(code, message)
-
-
-def _refused(code: int, message: bytes | str) -> tuple[Outcome, str]:
-    return (Outcome.DEFERRED if 400 <= code < 500 else Outcome.FAILED), _reply(code, message)
+    """One SMTP transaction: lost before the body is a retry; after it, it may have gone."""
+    done = send_one(client, sender=sender, recipient=recipient, data=data)
+    if done.ending == Ending.ACCEPTED:
+        return Outcome.SENT, done.response
+    if done.ending == Ending.LOST_AFTER_DATA:
+        return Outcome.UNKNOWN, done.response
+    temporary = done.ending == Ending.LOST_BEFORE_DATA or 400 <= (done.code or 0) < 500
+    return (Outcome.DEFERRED if temporary else Outcome.FAILED), done.response
 
 
 def _record(row: WarmupEmail, outcome: Outcome, response: str, now: datetime) -> None:

@@ -7,17 +7,13 @@ other 5xx → failed; the connection lost after DATA → unknown (the email may 
 reconciled, never resent blindly).
 """
 
-import re
 import smtplib
 
 from campaigns.sending.rules import Delivery, Outcome
+from inboxes.smtp_transaction import Ending, Stage, reply_text, send_one
 from reachkit.delivery_failures import SOFT, classify_reason, status_code
 
-
-def reply_text(code: int, message: bytes | str) -> str:
-    """A server's reply on one line, bounded: `550 5.1.1 User unknown`."""
-    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
-    return f"{code} {' '.join(text.split())}"[:1000]
+__all__ = ["reply_text", "transmit"]
 
 
 def _refusal(code: int, message: bytes | str, *, recipient_phase: bool) -> Delivery:
@@ -34,43 +30,15 @@ def _refusal(code: int, message: bytes | str, *, recipient_phase: bool) -> Deliv
     return Delivery(Outcome.FAILED, code, response)
 
 
-_LEADING_DOT = re.compile(rb"(?m)^\.")
-
-
 def transmit(client: smtplib.SMTP, *, sender: str, recipient: str, data: bytes) -> Delivery:
-    """One SMTP transaction on an open session, told apart by where it ended.
-
-    Before the message body is on the wire, nothing can have been delivered: a broken
-    connection there is a plain retry. After it, it may have been: `unknown`.
-    """
-    try:
-        code, message = client.mail(sender)
-        if code != 250:
-            client.rset()
-            return _refusal(code, message, recipient_phase=False)
-        code, message = client.rcpt(recipient)
-        if code not in (250, 251):
-            client.rset()
-            return _refusal(code, message, recipient_phase=True)
-        client.putcmd("data")
-        code, message = client.getreply()
-        if code != 354:
-            client.rset()
-            return _refusal(code, message, recipient_phase=False)
-    except (smtplib.SMTPException, OSError) as error:
-        return Delivery(
-            Outcome.DEFERRED, response=f"connection lost before DATA: {error}", connection_lost=True
-        )
-    try:
-        body = _LEADING_DOT.sub(b"..", data)  # dot-stuffing (RFC 5321 4.5.2)
-        if not body.endswith(b"\r\n"):
-            body += b"\r\n"
-        client.send(body + b".\r\n")
-        code, message = client.getreply()
-    except (smtplib.SMTPException, OSError) as error:
-        return Delivery(
-            Outcome.UNKNOWN, response=f"connection lost after DATA: {error}", connection_lost=True
-        )
-    if code == 250:
-        return Delivery(Outcome.SENT, code, reply_text(code, message))
-    return _refusal(code, message, recipient_phase=False)
+    """One SMTP transaction on an open session (inboxes.smtp_transaction), told apart by
+    where it ended: lost before the body is a plain retry, lost after it is `unknown`."""
+    done = send_one(client, sender=sender, recipient=recipient, data=data)
+    if done.ending == Ending.LOST_BEFORE_DATA:
+        return Delivery(Outcome.DEFERRED, response=done.response, connection_lost=True)
+    if done.ending == Ending.LOST_AFTER_DATA:
+        return Delivery(Outcome.UNKNOWN, response=done.response, connection_lost=True)
+    assert done.code is not None
+    if done.ending == Ending.ACCEPTED:
+        return Delivery(Outcome.SENT, done.code, done.response)
+    return _refusal(done.code, done.message, recipient_phase=done.stage == Stage.RCPT)

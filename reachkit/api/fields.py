@@ -11,6 +11,7 @@ email header (`HeaderTextField`) takes no control character at all.
 
 import math
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from rest_framework import serializers
@@ -25,9 +26,17 @@ def refuse_bad_text(data: str) -> None:
         raise serializers.ValidationError(message, code="invalid_text")
 
 
+# What each kind of text refuses beyond NUL and lone surrogates (reachkit.text), by name: the
+# names are the document's too (reachkit.api.schema's patterns).
+_CHARACTER_RULES: dict[str, Callable[[str], str | None]] = {
+    "header": header_text_error,
+    "body": body_text_error,
+}
+
+
 class StrictCharField(serializers.CharField):
     """Any text but NUL and lone surrogates. The document says which characters a field takes
-    (`characters`: "text" or "header") and that a required one needs more than spaces
+    (`characters`: "text", "header" or "body") and that a required one needs more than spaces
     (reachkit.api.schema.StrictTextSchema)."""
 
     characters = "text"
@@ -41,7 +50,12 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         refuse_bad_text(data)
-        return super().to_internal_value(data)
+        value: str = super().to_internal_value(data)
+        rule = _CHARACTER_RULES.get(self.characters)
+        message = rule(value) if rule else None
+        if message is not None:
+            raise serializers.ValidationError(message, code="control_characters")
+        return value
 
 
 class HeaderTextField(StrictCharField):
@@ -50,25 +64,11 @@ class HeaderTextField(StrictCharField):
 
     characters = "header"
 
-    def to_internal_value(self, data: Any) -> str:
-        value = super().to_internal_value(data)
-        message = header_text_error(value)
-        if message is not None:
-            raise serializers.ValidationError(message, code="control_characters")
-        return value
-
 
 class BodyTextField(StrictCharField):
     """Text that fills an email's body: tabs and line ends, but no other control character."""
 
     characters = "body"
-
-    def to_internal_value(self, data: Any) -> str:
-        value = super().to_internal_value(data)
-        message = body_text_error(value)
-        if message is not None:
-            raise serializers.ValidationError(message, code="control_characters")
-        return value
 
 
 class EmailTextField(StrictCharField):
