@@ -279,16 +279,22 @@ def _run_batches(
     checked: dict[str, netguard.IPAddress],
     unsaved: list[Delivery],
 ) -> None:
+    # The queue is read in event order, a batch after another (`position` is the event's
+    # `seq`, one delivery per event and endpoint): deliveries waiting for a retry hold back
+    # their own key's later ones, never the batches behind them.
+    held: set[str] = set()
+    after = -1
+    down = 0
     while True:
         batch = list(
-            Delivery.objects.filter(endpoint=endpoint, status=Delivery.Status.PENDING)
+            Delivery.objects.filter(
+                endpoint=endpoint, status=Delivery.Status.PENDING, position__gt=after
+            )
             .select_related("event")
             .order_by("position", "created_at")[:RUN_BATCH]
         )
-        held: set[str] = set()
-        attempted = 0
-        down = 0
         for delivery in batch:
+            after = delivery.position
             key = delivery.ordering_key
             due = delivery.next_attempt_at is None or delivery.next_attempt_at <= timezone.now()
             if not due or (key and key in held):
@@ -299,7 +305,6 @@ def _run_batches(
                 report.more = True
                 return
             result = _post(endpoint, delivery, client, checked)
-            attempted += 1
             _record(delivery, result, final=False)
             unsaved.append(delivery)
             if len(unsaved) >= SAVE_EVERY:
@@ -321,8 +326,11 @@ def _run_batches(
                 return
             if not _health(endpoint, delivery, result, unsaved):
                 return  # disabled
-        _save(unsaved)  # the next batch reads what this one recorded
-        if not attempted or len(batch) < RUN_BATCH:
+        _save(unsaved)
+        if len(batch) < RUN_BATCH:
+            return
+        if time.monotonic() > deadline:
+            report.more = True
             return
 
 

@@ -184,6 +184,27 @@ def test_one_leads_events_arrive_in_order_and_others_do_not_wait(alice, receiver
     assert set(Delivery.objects.values_list("status", flat=True)) == {"succeeded"}
 
 
+def test_retrying_deliveries_filling_a_batch_do_not_hold_up_other_leads(
+    alice, receiver, monkeypatch
+):
+    # More retrying deliveries at the head of the queue than a batch reads: the later
+    # events of other leads must still go (only a lead's own retry holds its events back).
+    monkeypatch.setattr(services, "RUN_BATCH", 2)
+    receiver.answers = [Answer(status=500), Answer(status=500), Answer()]
+    endpoint, _ = _endpoint(alice.workspace, receiver.url)
+    _event(alice.workspace, lead="a")
+    _event(alice.workspace, lead="b")
+    other = _event(alice.workspace, lead="c")
+    later = _event(alice.workspace, lead="a")
+
+    report = services.endpoint_deliver(endpoint_id=endpoint.pk)
+
+    ids = [received.headers["webhook-id"] for received in receiver.received]
+    assert ids[2:] == [str(other.id)]  # a's second waits behind a's first retry
+    assert (report.delivered, report.retrying) == (1, 2)
+    assert Delivery.objects.get(event=later).attempt == 0
+
+
 def test_replaying_the_delivery_task_sends_nothing_twice(alice, receiver):
     endpoint, secret = _endpoint(alice.workspace, receiver.url)
     event = _event(alice.workspace)
