@@ -7,17 +7,24 @@ REACHKIT_WEBHOOK_ALLOW_PRIVATE opens the private ones for a self-hoster's own ne
 cloud metadata addresses never), and the request goes to the checked address, not to the
 name again, so DNS rebinding cannot move it. The name still travels as `Host` and as the
 TLS server name, so certificates are verified against it. No redirect is followed, no
-proxy from the environment is used, and `WEBHOOK_TIMEOUT_SECONDS` bounds the whole attempt.
+proxy from the environment is used, and `WEBHOOK_TIMEOUT_SECONDS` bounds the whole attempt:
+every connect, read and write waits only for what is left of it (httpx's timeouts bound each
+read alone, so a receiver dripping its answer a byte at a time would hold the worker for good).
 """
 
 import ipaddress
 import re
+import ssl
 import time
+from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
+from typing import Any
 
+import httpcore
 import httpx
 from django.conf import settings
 
@@ -126,13 +133,96 @@ def destination(url: httpx.URL) -> netguard.IPAddress:
     return addresses[0]
 
 
+# When the attempt under way must end (time.monotonic()); None outside `post`.
+_DEADLINE: ContextVar[float | None] = ContextVar("webhook_attempt_deadline", default=None)
+
+
+def _left(timeout: float | None, error: type[Exception]) -> float | None:
+    """The wait allowed for one network operation: its own timeout, cut to what is left of
+    the attempt; `error` once nothing is."""
+    deadline = _DEADLINE.get()
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise error("the attempt's deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(
+            self._stream.start_tls(
+                ssl_context, server_hostname, _left(timeout, httpcore.ConnectTimeout)
+            )
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self) -> None:
+        self._backend = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._backend.connect_tcp(
+            host, port, _left(timeout, httpcore.ConnectTimeout), local_address, socket_options
+        )
+        return _DeadlineStream(stream)
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+class _Transport(httpx.HTTPTransport):
+    """httpx's transport over the deadline-keeping network backend (httpx takes no backend,
+    so its connection pool is replaced by one built alike, with httpx's default limits)."""
+
+    def __init__(self) -> None:
+        super().__init__(trust_env=False)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=100,
+            max_keepalive_connections=20,
+            keepalive_expiry=5.0,
+            network_backend=_DeadlineBackend(),
+        )
+
+
 def new_client() -> httpx.Client:
-    """A client for a run of deliveries: no redirects, no proxies from the environment."""
+    """A client for a run of deliveries: no redirects, no proxies from the environment, and
+    each attempt kept within WEBHOOK_TIMEOUT_SECONDS as a whole."""
     return httpx.Client(
         follow_redirects=False,
         trust_env=False,
         timeout=httpx.Timeout(float(settings.WEBHOOK_TIMEOUT_SECONDS)),
         headers={"User-Agent": USER_AGENT},
+        transport=_Transport(),
     )
 
 
@@ -171,12 +261,12 @@ def post(
         "Host": url.netloc.decode("ascii"),
         "Content-Type": "application/json",
     }
-    deadline = started + settings.WEBHOOK_TIMEOUT_SECONDS
+    deadline = _DEADLINE.set(started + settings.WEBHOOK_TIMEOUT_SECONDS)
     try:
         with client.stream(
             "POST", target, content=body, headers=request_headers, extensions=extensions
         ) as response:
-            excerpt = _excerpt(response, deadline)
+            excerpt = _excerpt(response)
             code = response.status_code
             retry_after = _retry_after(response.headers.get("Retry-After"))
     except httpx.TimeoutException:
@@ -184,6 +274,8 @@ def post(
         return Attempt(Outcome.RETRY, None, took(), f"no answer within {timeout} s")
     except httpx.HTTPError as error:
         return Attempt(Outcome.RETRY, None, took(), f"connection failed: {_describe(error)}")
+    finally:
+        _DEADLINE.reset(deadline)
     if 200 <= code < 300:
         return Attempt(Outcome.DELIVERED, code, took())
     message = f"HTTP {code}" + (f": {excerpt}" if excerpt else "")
@@ -197,15 +289,18 @@ def post(
     return Attempt(Outcome.FAILED, code, took(), message)
 
 
-def _excerpt(response: httpx.Response, deadline: float) -> str:
+def _excerpt(response: httpx.Response) -> str:
     """The start of the answer's body. A short body is read to its end, so the connection
     is kept for the next delivery; a long one, or one past the attempt's deadline, is cut
-    off (and its connection closed)."""
+    off (and its connection closed): the status line has answered already."""
     read = b""
-    for chunk in response.iter_bytes():
-        read += chunk
-        if len(read) > _READ_AT_MOST or time.monotonic() > deadline:
-            break
+    try:
+        for chunk in response.iter_bytes():
+            read += chunk
+            if len(read) > _READ_AT_MOST:
+                break
+    except httpx.TimeoutException:
+        pass
     if 200 <= response.status_code < 300:
         return ""
     return _clean(read[:_RESPONSE_EXCERPT].decode("utf-8", "replace"))

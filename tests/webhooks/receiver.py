@@ -2,7 +2,8 @@
 
 It records each request (path, headers, body) and answers from a script: a list of
 `Answer`s used in turn (the last one repeats), so a test can have it fail twice then
-succeed, ask for a Retry-After, redirect, or hang past the client's timeout.
+succeed, ask for a Retry-After, redirect, hang past the client's timeout, or drip its
+answer a byte at a time.
 """
 
 import threading
@@ -17,6 +18,7 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b"ok"
     delay: float = 0.0  # seconds before answering (a hung receiver)
+    trickle: float = 0.0  # seconds between the answer's bytes (a slow-drip receiver)
 
 
 @dataclass
@@ -48,6 +50,19 @@ class Receiver:
                     )
                 if answer.delay:
                     time.sleep(answer.delay)
+                if answer.trickle:
+                    raw = b"HTTP/1.1 %d X\r\nContent-Length: %d\r\n\r\n" % (
+                        answer.status,
+                        len(answer.body),
+                    )
+                    try:
+                        for byte in raw + answer.body:
+                            self.wfile.write(bytes([byte]))
+                            time.sleep(answer.trickle)
+                    except OSError:
+                        pass
+                    self.close_connection = True
+                    return
                 try:
                     self.send_response(answer.status)
                     for name, value in answer.headers.items():

@@ -154,6 +154,24 @@ def test_redirects_are_not_followed(alice, receiver_factory):
     assert target.received == []
 
 
+def test_a_receiver_dripping_its_answer_is_cut_off_at_the_timeout(alice, receiver):
+    # Each byte comes well within the timeout, the whole answer long after it: the timeout
+    # bounds the attempt, not each read (else a receiver could hold a worker for good).
+    receiver.answers = [Answer(trickle=0.25)]
+    endpoint, _ = _endpoint(alice.workspace, receiver.url)
+    _event(alice.workspace)
+
+    started = time.monotonic()
+    services.endpoint_deliver(endpoint_id=endpoint.pk)
+    took = time.monotonic() - started
+
+    delivery = Delivery.objects.get()
+    assert took < 3.5
+    assert delivery.status == Delivery.Status.PENDING
+    assert delivery.attempt == 1
+    assert delivery.error == "no answer within 2 s"
+
+
 def test_a_connection_refused_is_retried(alice):
     from tests.services.blackhole import closed_port
 
