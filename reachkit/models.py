@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import models
 
+from reachkit.crypto import EncryptedTextField
+
 API_KEY_PREFIX_LENGTH = 8
 API_KEY_SECRET_BYTES = 24
 # last_used_at is a hint for humans: refresh it at most this often, not on every request.
@@ -126,6 +128,7 @@ class IdempotencyKey(models.Model):
 
     `fingerprint` is a hash of the method, path and body: the same key with another request
     is refused. `status_code` is null while the first request runs (reachkit/api/idempotency.py).
+    `body` is encrypted at rest: an answer can hold a secret shown once (a webhook's).
     """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
@@ -133,7 +136,7 @@ class IdempotencyKey(models.Model):
     fingerprint = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     content_type = models.CharField(max_length=100, blank=True, default="")
-    body = models.TextField(blank=True, default="")
+    body = EncryptedTextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
 

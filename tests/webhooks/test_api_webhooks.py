@@ -47,6 +47,41 @@ def test_a_webhook_is_created_with_its_secret_shown_once(api):
         assert 'secret"' not in response.content.decode().replace("previous_secret", "")
 
 
+def test_a_secret_kept_for_an_idempotent_retry_is_encrypted_at_rest(api):
+    # The answer an Idempotency-Key keeps for a retry holds the secret: a retry gets it again
+    # (the first answer may have been lost), but the database never holds it in clear.
+    first = api.post(
+        "/api/v1/webhooks",
+        {"url": "https://hooks.example.com/reachkit"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="create-hook",
+    )
+    assert first.status_code == 201
+    webhook = first.json()["data"]
+    rotated = api.post(
+        f"/api/v1/webhooks/{webhook['id']}/rotate-secret",
+        {},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="rotate-hook",
+    )
+    assert rotated.status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT body FROM reachkit_idempotencykey")
+        stored = " ".join(body for (body,) in cursor.fetchall())
+    assert webhook["secret"] not in stored
+    assert rotated.json()["data"]["secret"] not in stored
+
+    again = api.post(
+        "/api/v1/webhooks",
+        {"url": "https://hooks.example.com/reachkit"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="create-hook",
+    )
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert WebhookEndpoint.objects.count() == 1
+
+
 def test_rotating_the_secret_shows_the_new_one_once_and_keeps_the_old_for_the_overlap(api):
     created = _create(api).json()["data"]
     rotated = api.post(
