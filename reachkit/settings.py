@@ -533,5 +533,8 @@ LOGGING = {
         "celery": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         # flufl.bounce says at INFO which of its twenty detectors it runs, for every bounce.
         "flufl.bounce": {"level": "WARNING"},
+        # httpx says at INFO every request's whole URL: a webhook's carries its secret path or
+        # query (reachkit/webhooks/transport.py). Deliveries record their outcome instead.
+        "httpx": {"level": "WARNING"},
     },
 }

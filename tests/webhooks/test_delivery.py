@@ -66,6 +66,16 @@ def test_a_delivery_is_signed_per_standard_webhooks(alice, receiver):
     assert delivery.duration_ms is not None
 
 
+def test_the_webhook_url_is_never_logged(alice, receiver, caplog):
+    # A secret path or query is how a receiver authenticates us (credentials in the URL are
+    # refused): it must not land in the worker's log with every delivery.
+    endpoint, _ = _endpoint(alice.workspace, receiver.url)
+    _event(alice.workspace)
+    services.endpoint_deliver(endpoint_id=endpoint.pk)
+    assert len(receiver.received) == 1
+    assert "token=abc" not in caplog.text
+
+
 def test_an_endpoint_hears_only_the_types_it_asked_for(alice, receiver):
     _endpoint(alice.workspace, receiver.url, event_types=["reply_received"])
     _event(alice.workspace, type=EventType.EMAIL_SENT)
