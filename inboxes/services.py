@@ -279,7 +279,9 @@ def inbox_request_check(*, inbox: Inbox) -> Inbox:
 def _enqueue_check(inbox_id: uuid.UUID) -> None:
     from inboxes.tasks import inbox_check_connection_task
 
-    transaction.on_commit(lambda: inbox_check_connection_task.delay(str(inbox_id)))
+    # robust: the inbox is saved, `pending`; with the broker down the answer must not be a 500
+    # (a retried POST would find the address taken); POST /inboxes/:id/test runs it again.
+    transaction.on_commit(lambda: inbox_check_connection_task.delay(str(inbox_id)), robust=True)
 
 
 @dataclass(frozen=True)

@@ -161,7 +161,7 @@ class _HandOver:
 
     endpoint_ids: set[uuid.UUID] = field(default_factory=set)
 
-    def __call__(self) -> None:
+    def hand_over(self) -> None:
         from reachkit.webhooks.tasks import enqueue_deliveries
 
         enqueue_deliveries(self.endpoint_ids)
@@ -169,13 +169,13 @@ class _HandOver:
 
 def _deliver_after_commit(endpoint_ids: set[uuid.UUID]) -> None:
     # Django keeps (savepoint ids, callback, robust) per registered callback.
-    pending = next(
-        (entry[1] for entry in connection.run_on_commit if isinstance(entry[1], _HandOver)),
-        None,
-    )
+    owners = (getattr(entry[1], "__self__", None) for entry in connection.run_on_commit)
+    pending = next((owner for owner in owners if isinstance(owner, _HandOver)), None)
     if pending is None:
         pending = _HandOver()
         pending.endpoint_ids |= endpoint_ids
-        transaction.on_commit(pending)
+        # robust: the change and its events are committed; with the broker down the answer
+        # must not be a 500, and webhooks.tick (every 10 s) delivers the events anyway.
+        transaction.on_commit(pending.hand_over, robust=True)
     else:
         pending.endpoint_ids |= endpoint_ids

@@ -89,6 +89,13 @@ def test_create_returns_201_and_a_pending_inbox(api, alice, dns_zone):
     assert inbox.imap_security == "ssl"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_saved_inbox_is_a_201_even_when_the_broker_is_down(api, broker_down):
+    response = api.post(URL, a_body(), format="json")
+    assert response.status_code == 201, response.content
+    assert Inbox.objects.get().connection_status == Inbox.ConnectionStatus.PENDING
+
+
 def test_create_normalises_the_email_and_host(api):
     body = a_body(email="  Sam@ACME.com ", smtp=server(host=" SMTP.Example.COM "))
     data = api.post(URL, body, format="json").json()["data"]

@@ -16,6 +16,8 @@
   (fails under CI) without Redis.
 - `banner_server_factory`, `drip_server_factory`: `make(...)` starts another service's
   banner, or a server that answers a byte at a time (`tests/services/rogue.py`).
+- `broker_down`: tasks are published for real (not run eagerly) to a Redis broker on a
+  closed loopback port, so handing one over fails as it does when the broker is down.
 """
 
 import os
@@ -167,3 +169,26 @@ def redis_cache(settings: Any, worker_id: str) -> Iterator[redis.Redis]:
     yield client
     delete_ours()
     client.close()
+
+
+@pytest.fixture
+def broker_down() -> Iterator[None]:
+    from reachkit.celery import app
+    from tests.services.blackhole import closed_port
+
+    changed = {
+        "task_always_eager": False,
+        "broker_url": f"redis://127.0.0.1:{closed_port()}/0",
+        "task_publish_retry": False,
+        "broker_connection_retry": False,
+        "broker_connection_max_retries": 0,
+        "broker_connection_timeout": 1,
+    }
+    saved = {key: app.conf[key] for key in changed}
+    app.conf.update(changed)
+    app.pool.force_close_all()
+    try:
+        yield
+    finally:
+        app.conf.update(saved)
+        app.pool.force_close_all()

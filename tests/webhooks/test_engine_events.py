@@ -10,7 +10,7 @@ from campaigns.sending.services import AutoReply
 from inboxes import services as inbox_services
 from inboxes.models import Inbox
 from leads.models import Lead
-from reachkit.webhooks.models import Delivery, Event
+from reachkit.webhooks.models import Delivery, Event, WebhookEndpoint
 from reachkit.webhooks.services import endpoint_create
 
 
@@ -86,6 +86,19 @@ def test_pausing_by_hand_is_a_campaign_paused_event(outreach, api):
     assert event.payload["paused_by"] == "user"
     api.patch(f"/api/v1/campaigns/{outreach.campaign.pk}", {"name": "Renamed"}, format="json")
     assert len(_events("campaign_paused")) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_with_events_is_answered_when_the_broker_is_down(alice, api, broker_down):
+    # The change and its events are committed; webhooks.tick delivers them (every 10 s).
+    campaign = Campaign.objects.create(workspace=alice.workspace, name="Q3", status="active")
+    WebhookEndpoint.objects.create(
+        workspace=alice.workspace, url="https://hooks.example.com/", secret="whsec_c2VjcmV0"
+    )
+    response = api.patch(f"/api/v1/campaigns/{campaign.pk}", {"status": "paused"}, format="json")
+    assert response.status_code == 200, response.content
+    (event,) = _events("campaign_paused")
+    assert Delivery.objects.filter(event=event, status="pending").count() == 1
 
 
 def test_a_positive_reply_is_reply_received_lead_labeled_and_lead_interested(outreach):
