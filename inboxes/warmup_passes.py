@@ -530,10 +530,12 @@ def _warmup_uids(client: IMAPClient, folder: str) -> dict[int, str]:
     for uid, data in fetched.items():
         raw = next((value for key, value in data.items() if key.startswith(b"BODY[")), b"")
         headers = parser.parsebytes(raw if isinstance(raw, bytes) else b"")
-        # The search matched a substring: the token must be the header's whole value.
-        if (headers.get(WARMUP_HEADER) or "").strip() != warmup_token():
+        # The search matched a substring: the token must be the header's whole value. A
+        # header with undecodable bytes comes back as a `Header` (compat32), not a str:
+        # anyone who received the token can write one, so it is read as text, never trusted.
+        if str(headers.get(WARMUP_HEADER) or "").strip() != warmup_token():
             continue
-        message_id = (headers.get("Message-ID") or "").strip()
+        message_id = str(headers.get("Message-ID") or "").strip()
         if message_id:
             found[uid] = message_id
     return found

@@ -15,7 +15,7 @@ from campaigns.models import Send
 from inboxes import warmup, warmup_passes
 from inboxes.models import InboxPace, WarmupEmail, WarmupState
 from inboxes.tasks import warmup_receive_task, warmup_send_task
-from inboxes.warmup_marks import is_warmup_message
+from inboxes.warmup_marks import is_warmup_message, warmup_token
 from tests.inboxes.warmup_world import DeliveringSmtpServer, Pool
 
 # A Monday morning (UTC).
@@ -457,3 +457,22 @@ def test_a_pass_over_a_planned_day_costs_the_same_few_queries_for_any_pool(world
         for name in ("cat", "dan", "eve", "fay"):
             world.add(alice.workspace, name)
         assert second_plan_queries() == small <= 5
+
+
+def test_a_hostile_message_carrying_the_token_does_not_break_the_receive_pass(trio):
+    # Every inbox of a shared pool receives the token: a tenant can put it in any mail.
+    # Undecodable bytes in its headers must not stop the pass (for this mailbox or others).
+    ann = trio.inboxes[0]
+    token = warmup_token().encode()
+    hostile = [
+        b"Message-ID: <caf\xc3\xa9\xff@evil.test>\r\nX-Reachkit-Warmup: " + token + b"\r\n",
+        b"Message-ID: <plain@evil.test>\r\nX-Reachkit-Warmup: " + token + b"\xff\r\n",
+    ]
+    with time_machine.travel(LATE, tick=False) as clock:
+        send_the_day(clock)
+        for headers in hostile:
+            trio.dovecot.append(ann.email, headers + b"Subject: hi\r\n\r\nbody\r\n")
+        out = StringIO()
+        call_command("warmup", "--receive-only", stdout=out)
+    assert json.loads(out.getvalue())["received"] == 6
+    assert WarmupEmail.objects.filter(received_at__isnull=True).count() == 0
