@@ -583,8 +583,9 @@ def _move_to_inbox(client: IMAPClient, uid: int) -> None:
         return
     client.copy([uid], "INBOX")
     client.delete_messages([uid])
-    with contextlib.suppress(IMAPClientError):
-        client.uid_expunge([uid]) if client.has_capability("UIDPLUS") else client.expunge()
+    if client.has_capability("UIDPLUS"):
+        with contextlib.suppress(IMAPClientError):
+            client.uid_expunge([uid])
 
 
 def _plan_reply(row: WarmupEmail, inbox: Inbox, now: datetime) -> int:
@@ -611,11 +612,7 @@ def _archive(client: IMAPClient, inbox: Inbox, old: set[str], now: datetime) -> 
     """Delete warmup emails received long enough ago, so mailboxes don't fill up."""
     found = {uid: mid for uid, mid in _warmup_uids(client, "INBOX").items() if mid in old}
     if found:
-        client.delete_messages(list(found))
-        if client.has_capability("UIDPLUS"):
-            client.uid_expunge(list(found))
-        else:
-            client.expunge()
+        _delete(client, list(found))
     # Those no longer in INBOX (a person moved or deleted them) are done too.
     return WarmupEmail.objects.filter(
         recipient=inbox, message_id__in=old, archived_at__isnull=True
@@ -632,5 +629,13 @@ def _clear_sent(client: IMAPClient, inbox: Inbox, cutoff: datetime) -> None:
         return
     uids = client.search(["HEADER", WARMUP_HEADER, warmup_token(), "BEFORE", cutoff.date()])
     if uids:
-        client.delete_messages(uids)
-        client.expunge()
+        _delete(client, uids)
+
+
+def _delete(client: IMAPClient, uids: list[int]) -> None:
+    """Delete these messages of the selected folder. Only these: a plain EXPUNGE would also
+    erase what the person's mail client marked deleted and kept (UIDPLUS says which); without
+    UIDPLUS they stay marked deleted, for that client to expunge."""
+    client.delete_messages(uids)
+    if client.has_capability("UIDPLUS"):
+        client.uid_expunge(uids)

@@ -476,3 +476,21 @@ def test_a_hostile_message_carrying_the_token_does_not_break_the_receive_pass(tr
         call_command("warmup", "--receive-only", stdout=out)
     assert json.loads(out.getvalue())["received"] == 6
     assert WarmupEmail.objects.filter(received_at__isnull=True).count() == 0
+
+
+def test_clearing_warmup_copies_from_sent_expunges_nothing_else(trio):
+    # A person's mail client marked one of their sent emails deleted without expunging it
+    # yet (its trash model): warmup removes its own copies, and leaves that one alone.
+    ann = trio.inboxes[0]
+    own = b"Message-ID: <own@mail.test>\r\nSubject: mine\r\n\r\nkeep me\r\n"
+    trio.dovecot.append(ann.email, own, folder="Sent", flags=("\\Deleted",))
+    with time_machine.travel(LATE, tick=False) as clock:
+        send_the_day(clock)
+        old_copy = trio.folder(ann, "Sent")[-1]
+        trio.dovecot.append(
+            ann.email, old_copy, folder="Sent", when=datetime(2026, 2, 20, tzinfo=UTC)
+        )
+        call_command("warmup", "--receive-only", stdout=StringIO())
+    sent = trio.folder(ann, "Sent")
+    assert own in sent
+    assert len(sent) == 1 + 2  # hers, and this week's two warmup copies
