@@ -494,3 +494,54 @@ def test_clearing_warmup_copies_from_sent_expunges_nothing_else(trio):
     sent = trio.folder(ann, "Sent")
     assert own in sent
     assert len(sent) == 1 + 2  # hers, and this week's two warmup copies
+
+
+@pytest.mark.postgres
+def test_every_query_of_the_passes_is_served_by_an_index(trio):
+    if connection.vendor != "postgresql":
+        pytest.skip("query plans are checked on PostgreSQL")
+    ann, bob, _cat = trio.inboxes
+    # Two weeks of history, read and cleaned up long ago: what the passes must not scan.
+    old = LATE - timedelta(days=14)
+    WarmupEmail.objects.bulk_create(
+        WarmupEmail(
+            sender=ann,
+            recipient=bob,
+            day=old.date(),
+            seq=seq,
+            message_id=f"<old-{seq}@mail.test>",
+            status="sent",
+            due_at=old,
+            claimed_at=old,
+            attempted_at=old,
+            sent_at=old,
+            received_at=old,
+            placement="inbox",
+            archived_at=old,
+        )
+        for seq in range(1, 5001)
+    )
+    with (
+        time_machine.travel(LATE, tick=False) as clock,
+        CaptureQueriesContext(connection) as captured,
+    ):
+        send_the_day(clock)
+        warmup_passes.warmup_receive_pass()
+        clock.move_to(DAY_END + timedelta(days=3))
+        warmup_passes.warmup_send_pass()
+        warmup_passes.warmup_receive_pass()
+    queries = [
+        query["sql"]
+        for query in captured.captured_queries
+        if '"inboxes_warmupemail"' in query["sql"]
+        and query["sql"].startswith(("SELECT", "UPDATE", "DELETE"))
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE inboxes_warmupemail")
+        scans = []
+        for sql in queries:
+            cursor.execute(f"EXPLAIN {sql}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            if "Seq Scan on inboxes_warmupemail" in plan:
+                scans.append(sql)
+    assert scans == [], "\n".join(scans)
