@@ -259,6 +259,15 @@ def claim(now: datetime) -> list[WarmupEmail]:
         ready = set(pace.lock_ready(senders, now))
         if not ready:
             return []
+        # Read again under the locks: a pass that began earlier may have claimed some of
+        # these rows and committed while this one waited for them; those are its own.
+        still_due = set(
+            WarmupEmail.objects.filter(
+                pk__in=[pk for pk, sender_id, _ in due if sender_id in ready],
+                status=Status.SCHEDULED,
+            ).values_list("pk", flat=True)
+        )
+        due = [row for row in due if row[0] in still_due]
         sent_today = dict(
             WarmupEmail.objects.filter(
                 sender_id__in=ready,
