@@ -232,6 +232,21 @@ class WarmupEmail(models.Model):
             models.Index(fields=["sender", "day"], name="warmup_sender_day"),
             # The receive pass and stats for a recipient.
             models.Index(fields=["recipient", "received_at"], name="warmup_recipient_received"),
+            # The send pass: claims lost by a dead worker; new emails a sender took today.
+            models.Index(
+                fields=["claimed_at"], condition=models.Q(status="claimed"), name="warmup_claimed"
+            ),
+            models.Index(
+                fields=["sender", "claimed_at"],
+                condition=models.Q(kind="first"),
+                name="warmup_sender_claimed",
+            ),
+            # The receive pass: emails received long enough ago to clean up.
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(archived_at__isnull=True, received_at__isnull=False),
+                name="warmup_to_archive",
+            ),
         ]
 
     def __str__(self) -> str:

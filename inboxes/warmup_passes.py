@@ -259,6 +259,15 @@ def claim(now: datetime) -> list[WarmupEmail]:
         ready = set(pace.lock_ready(senders, now))
         if not ready:
             return []
+        # Read again under the locks: a pass that began earlier may have claimed some of
+        # these rows and committed while this one waited for them; those are its own.
+        still_due = set(
+            WarmupEmail.objects.filter(
+                pk__in=[pk for pk, sender_id, _ in due if sender_id in ready],
+                status=Status.SCHEDULED,
+            ).values_list("pk", flat=True)
+        )
+        due = [row for row in due if row[0] in still_due]
         sent_today = dict(
             WarmupEmail.objects.filter(
                 sender_id__in=ready,
@@ -530,10 +539,12 @@ def _warmup_uids(client: IMAPClient, folder: str) -> dict[int, str]:
     for uid, data in fetched.items():
         raw = next((value for key, value in data.items() if key.startswith(b"BODY[")), b"")
         headers = parser.parsebytes(raw if isinstance(raw, bytes) else b"")
-        # The search matched a substring: the token must be the header's whole value.
-        if (headers.get(WARMUP_HEADER) or "").strip() != warmup_token():
+        # The search matched a substring: the token must be the header's whole value. A
+        # header with undecodable bytes comes back as a `Header` (compat32), not a str:
+        # anyone who received the token can write one, so it is read as text, never trusted.
+        if str(headers.get(WARMUP_HEADER) or "").strip() != warmup_token():
             continue
-        message_id = (headers.get("Message-ID") or "").strip()
+        message_id = str(headers.get("Message-ID") or "").strip()
         if message_id:
             found[uid] = message_id
     return found
@@ -581,8 +592,9 @@ def _move_to_inbox(client: IMAPClient, uid: int) -> None:
         return
     client.copy([uid], "INBOX")
     client.delete_messages([uid])
-    with contextlib.suppress(IMAPClientError):
-        client.uid_expunge([uid]) if client.has_capability("UIDPLUS") else client.expunge()
+    if client.has_capability("UIDPLUS"):
+        with contextlib.suppress(IMAPClientError):
+            client.uid_expunge([uid])
 
 
 def _plan_reply(row: WarmupEmail, inbox: Inbox, now: datetime) -> int:
@@ -609,11 +621,7 @@ def _archive(client: IMAPClient, inbox: Inbox, old: set[str], now: datetime) -> 
     """Delete warmup emails received long enough ago, so mailboxes don't fill up."""
     found = {uid: mid for uid, mid in _warmup_uids(client, "INBOX").items() if mid in old}
     if found:
-        client.delete_messages(list(found))
-        if client.has_capability("UIDPLUS"):
-            client.uid_expunge(list(found))
-        else:
-            client.expunge()
+        _delete(client, list(found))
     # Those no longer in INBOX (a person moved or deleted them) are done too.
     return WarmupEmail.objects.filter(
         recipient=inbox, message_id__in=old, archived_at__isnull=True
@@ -630,5 +638,13 @@ def _clear_sent(client: IMAPClient, inbox: Inbox, cutoff: datetime) -> None:
         return
     uids = client.search(["HEADER", WARMUP_HEADER, warmup_token(), "BEFORE", cutoff.date()])
     if uids:
-        client.delete_messages(uids)
-        client.expunge()
+        _delete(client, uids)
+
+
+def _delete(client: IMAPClient, uids: list[int]) -> None:
+    """Delete these messages of the selected folder. Only these: a plain EXPUNGE would also
+    erase what the person's mail client marked deleted and kept (UIDPLUS says which); without
+    UIDPLUS they stay marked deleted, for that client to expunge."""
+    client.delete_messages(uids)
+    if client.has_capability("UIDPLUS"):
+        client.uid_expunge(uids)

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from inboxes import warmup_passes
+from inboxes import pace, warmup_passes
 from inboxes.models import WarmupEmail
 from tests.inboxes.warmup_world import DeliveringSmtpServer, Pool
 
@@ -86,3 +86,30 @@ def test_concurrent_passes_plan_send_receive_and_answer_each_email_once(trio):
     at_once(warmup_passes.warmup_send_pass)
     assert len(trio.smtp.messages) == 12
     assert len({message.message["Message-ID"] for message in trio.smtp.messages}) == 12
+
+
+def test_a_pass_never_hands_out_rows_another_pass_claimed_while_it_waited(trio, monkeypatch):
+    # Pass A begins, then pass B; B reads the due rows; before it takes the senders' pace
+    # rows, A claims those rows and commits. B must not deliver A's rows: it would open a
+    # second SMTP session for the sender, and put back to wait what A has not tried yet.
+    # Replies, as a sender's day room does not stand in the way (it does for first emails).
+    warmup_passes.plan(timezone.now())
+    make_due()
+    warmup_passes.warmup_send_pass()
+    assert warmup_passes.warmup_receive_pass().replies_planned == 6
+    make_due()
+    real_lock_ready = pace.lock_ready
+    claimed_by_a: list[WarmupEmail] = []
+
+    def lock_ready_after_another_claim(inbox_ids: Any, now: Any) -> list[Any]:
+        monkeypatch.setattr(pace, "lock_ready", real_lock_ready)
+        # A began first (an earlier clock), so the gap it sets has passed for B.
+        began = now - timedelta(milliseconds=500)
+        at_once(lambda: claimed_by_a.extend(warmup_passes.claim(began)), workers=1)
+        return real_lock_ready(inbox_ids, now)
+
+    monkeypatch.setattr(pace, "lock_ready", lock_ready_after_another_claim)
+    claimed_by_b = warmup_passes.claim(timezone.now())
+
+    assert len(claimed_by_a) == 6
+    assert claimed_by_b == []

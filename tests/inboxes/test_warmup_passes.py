@@ -15,7 +15,7 @@ from campaigns.models import Send
 from inboxes import warmup, warmup_passes
 from inboxes.models import InboxPace, WarmupEmail, WarmupState
 from inboxes.tasks import warmup_receive_task, warmup_send_task
-from inboxes.warmup_marks import is_warmup_message
+from inboxes.warmup_marks import is_warmup_message, warmup_token
 from tests.inboxes.warmup_world import DeliveringSmtpServer, Pool
 
 # A Monday morning (UTC).
@@ -457,3 +457,91 @@ def test_a_pass_over_a_planned_day_costs_the_same_few_queries_for_any_pool(world
         for name in ("cat", "dan", "eve", "fay"):
             world.add(alice.workspace, name)
         assert second_plan_queries() == small <= 5
+
+
+def test_a_hostile_message_carrying_the_token_does_not_break_the_receive_pass(trio):
+    # Every inbox of a shared pool receives the token: a tenant can put it in any mail.
+    # Undecodable bytes in its headers must not stop the pass (for this mailbox or others).
+    ann = trio.inboxes[0]
+    token = warmup_token().encode()
+    hostile = [
+        b"Message-ID: <caf\xc3\xa9\xff@evil.test>\r\nX-Reachkit-Warmup: " + token + b"\r\n",
+        b"Message-ID: <plain@evil.test>\r\nX-Reachkit-Warmup: " + token + b"\xff\r\n",
+    ]
+    with time_machine.travel(LATE, tick=False) as clock:
+        send_the_day(clock)
+        for headers in hostile:
+            trio.dovecot.append(ann.email, headers + b"Subject: hi\r\n\r\nbody\r\n")
+        out = StringIO()
+        call_command("warmup", "--receive-only", stdout=out)
+    assert json.loads(out.getvalue())["received"] == 6
+    assert WarmupEmail.objects.filter(received_at__isnull=True).count() == 0
+
+
+def test_clearing_warmup_copies_from_sent_expunges_nothing_else(trio):
+    # A person's mail client marked one of their sent emails deleted without expunging it
+    # yet (its trash model): warmup removes its own copies, and leaves that one alone.
+    ann = trio.inboxes[0]
+    own = b"Message-ID: <own@mail.test>\r\nSubject: mine\r\n\r\nkeep me\r\n"
+    trio.dovecot.append(ann.email, own, folder="Sent", flags=("\\Deleted",))
+    with time_machine.travel(LATE, tick=False) as clock:
+        send_the_day(clock)
+        old_copy = trio.folder(ann, "Sent")[-1]
+        trio.dovecot.append(
+            ann.email, old_copy, folder="Sent", when=datetime(2026, 2, 20, tzinfo=UTC)
+        )
+        call_command("warmup", "--receive-only", stdout=StringIO())
+    sent = trio.folder(ann, "Sent")
+    assert own in sent
+    assert len(sent) == 1 + 2  # hers, and this week's two warmup copies
+
+
+@pytest.mark.postgres
+def test_every_query_of_the_passes_is_served_by_an_index(trio):
+    if connection.vendor != "postgresql":
+        pytest.skip("query plans are checked on PostgreSQL")
+    ann, bob, _cat = trio.inboxes
+    # Two weeks of history, read and cleaned up long ago: what the passes must not scan.
+    old = LATE - timedelta(days=14)
+    WarmupEmail.objects.bulk_create(
+        WarmupEmail(
+            sender=ann,
+            recipient=bob,
+            day=old.date(),
+            seq=seq,
+            message_id=f"<old-{seq}@mail.test>",
+            status="sent",
+            due_at=old,
+            claimed_at=old,
+            attempted_at=old,
+            sent_at=old,
+            received_at=old,
+            placement="inbox",
+            archived_at=old,
+        )
+        for seq in range(1, 5001)
+    )
+    with (
+        time_machine.travel(LATE, tick=False) as clock,
+        CaptureQueriesContext(connection) as captured,
+    ):
+        send_the_day(clock)
+        warmup_passes.warmup_receive_pass()
+        clock.move_to(DAY_END + timedelta(days=3))
+        warmup_passes.warmup_send_pass()
+        warmup_passes.warmup_receive_pass()
+    queries = [
+        query["sql"]
+        for query in captured.captured_queries
+        if '"inboxes_warmupemail"' in query["sql"]
+        and query["sql"].startswith(("SELECT", "UPDATE", "DELETE"))
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE inboxes_warmupemail")
+        scans = []
+        for sql in queries:
+            cursor.execute(f"EXPLAIN {sql}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            if "Seq Scan on inboxes_warmupemail" in plan:
+                scans.append(sql)
+    assert scans == [], "\n".join(scans)
