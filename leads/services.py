@@ -427,10 +427,11 @@ def _enqueue_detection(domains: Iterable[str]) -> None:
     wanted = sorted(set(domains))
     if wanted:
         # robust: a broker hiccup must not fail a request whose leads are committed; the
-        # periodic sweep picks their domains up.
-        transaction.on_commit(
-            partial(lead_detect_providers_task.delay, domains=wanted), robust=True
-        )
+        # periodic sweep picks their domains up. Django names a robust callback that failed
+        # by its __qualname__, which a partial lacks (an AttributeError instead of a log line).
+        hand_over = partial(lead_detect_providers_task.delay, domains=wanted)
+        hand_over.__qualname__ = "lead_detect_providers_task.delay"  # type: ignore[attr-defined]
+        transaction.on_commit(hand_over, robust=True)
 
 
 def lead_detect_providers(*, domains: Sequence[str]) -> None:

@@ -72,6 +72,15 @@ def test_create_returns_201_with_the_spec_fields(api, campaign):
     assert lead.domain == "acme.com"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_saved_lead_is_a_201_even_when_the_broker_is_down(api, campaign, broker_down):
+    # Its domain's provider is looked up by the periodic sweep instead.
+    url = f"/api/v1/campaigns/{campaign.pk}/leads"
+    response = api.post(url, {"email": "ada@acme.example"}, format="json")
+    assert response.status_code == 201, response.content
+    assert Lead.objects.get().provider is None
+
+
 def test_only_email_is_required(api, campaign):
     response = api.post(leads_url(campaign), {"email": "bob@acme.com"}, format="json")
     assert response.status_code == 201

@@ -186,9 +186,11 @@ def broker_down() -> Iterator[None]:
     }
     saved = {key: app.conf[key] for key in changed}
     app.conf.update(changed)
-    app.pool.force_close_all()
+    app._pool = None  # the producer pool is made from the broker URL on first use
     try:
         yield
     finally:
         app.conf.update(saved)
-        app.pool.force_close_all()
+        if app._pool is not None:
+            app._pool.force_close_all()
+        app._pool = None
