@@ -64,7 +64,8 @@ MAX_ATTACHMENTS = 50
 MAX_HEADER_TEXT = 998
 MAX_FILENAME = 200
 
-_MESSAGE_ID = re.compile(r"<[^<>\s]{1,500}>")
+# No control characters (NUL above all): Message-IDs are looked up and stored.
+_MESSAGE_ID = re.compile(r"<[^<>\s\x00-\x1f\x7f]{1,500}>")
 _UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 
 _AUTO_KINDS = {

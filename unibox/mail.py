@@ -68,12 +68,15 @@ def parse(raw: bytes) -> EmailMessage:
 
 
 def header(message: Message, name: str) -> str:
-    """A header's value as text, "" when absent or unreadable (a malformed encoded word)."""
+    """A header's value as text, "" when absent or unreadable (a malformed encoded word).
+
+    Without NUL, which no header may hold (RFC 5322) and PostgreSQL refuses in a query or a
+    row: what is read from a header is looked up and stored."""
     try:
         value = message.get(name)
     except (ValueError, LookupError, IndexError, TypeError):
         return ""
-    return "" if value is None else " ".join(str(value).split())
+    return "" if value is None else " ".join(str(value).replace("\x00", "").split())
 
 
 def part_text(part: Message) -> str:

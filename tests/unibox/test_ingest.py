@@ -397,6 +397,39 @@ def test_hostile_headers_never_fail_the_message(outreach):
     assert "\x00" not in message.text_body + message.subject + message.from_name
 
 
+def test_nul_in_an_address_or_a_message_id_never_loses_the_reply(outreach):
+    # PostgreSQL refuses NUL in a query or a row: the lead's reply was skipped as an error.
+    (bob,) = sent_step_one(outreach, "bob@acme.com")
+    send = outreach.send_of(bob)
+    raw = (
+        "From: Bob <bob@acme.com\x00>\r\n"
+        f"Subject: Re: {send.subject}\r\n"
+        "Message-ID: <re\x00ply@acme.com>\r\n"
+        "In-Reply-To: <other\x00@acme.com>\r\n"
+        f"References: {send.message_id}\r\n"
+        "\r\n"
+        "Sure thing\r\n"
+    ).encode("latin-1")
+
+    assert ingest(outreach, raw) == Outcome.REPLY
+    message = Message.objects.get()
+    assert (message.from_email, message.message_id) == ("bob@acme.com", "<reply@acme.com>")
+    assert message.send_id == send.pk
+
+
+def test_a_bounce_quoting_a_message_id_with_nul_is_still_applied(outreach):
+    (bob,) = sent_step_one(outreach, "bob@acme.com")
+    send = outreach.send_of(bob)
+    quoted = send.message_id.encode()
+    raw = mails.bounce(send).replace(quoted, quoted[:-1] + b"\x00>")
+
+    assert ingest(outreach, raw) == Outcome.BOUNCE
+    bob.refresh_from_db()
+    send.refresh_from_db()
+    assert bob.is_bounced
+    assert send.status == Send.Status.BOUNCED
+
+
 # --- threads started through the API -----------------------------------------------------------
 
 
