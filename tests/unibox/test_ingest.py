@@ -168,6 +168,25 @@ def test_the_label_override_wins_over_the_classifier(outreach):
     assert conversation.label_override == "interested"
 
 
+def test_an_older_reply_read_later_does_not_replace_the_latest_label(outreach):
+    # Sync reads INBOX, then Junk: an earlier reply that landed in Junk comes second.
+    (bob,) = sent_step_one(outreach, "bob@acme.com")
+    send = outreach.send_of(bob)
+    now = timezone.now()
+    latest = mails.reply(send, text="I'm interested. Could we have a call next week?", date=now)
+    earlier = mails.reply(send, text="Not interested, thanks.", date=now - timedelta(hours=2))
+
+    assert ingest(outreach, latest, folder="INBOX", uidvalidity=1, uid=1) == Outcome.REPLY
+    assert ingest(outreach, earlier, folder="Junk", uidvalidity=1, uid=1) == Outcome.REPLY
+
+    conversation = Conversation.objects.get(lead=bob)
+    bob.refresh_from_db()
+    assert conversation.label == bob.label == "meeting_requested"
+    assert bob.is_positive
+    assert conversation.messages.count() == 2
+    assert conversation.last_message_at == conversation.messages.last().email_date
+
+
 def test_a_positive_reply_marks_the_lead_positive(outreach):
     (bob,) = sent_step_one(outreach, "bob@acme.com")
     text = "Yes, let's meet on Tuesday at 3pm. Send an invite."
