@@ -206,7 +206,7 @@ def _recipients(message: Message, name: str) -> list[dict[str, str]]:
     values = message.get_all(name) or []
     try:
         pairs = getaddresses([str(value) for value in values])
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, RecursionError):  # comments nested deep
         return []
     found = []
     for display, address in pairs[:MAX_RECIPIENTS]:

@@ -3,6 +3,7 @@ services: campaign emails leave through the test SMTP server, and what comes bac
 ingested as sync would hand it over."""
 
 import threading
+import time
 from datetime import timedelta
 from email.message import EmailMessage
 
@@ -414,6 +415,32 @@ def test_hostile_headers_never_fail_the_message(outreach):
     assert ingest(outreach, raw) == Outcome.REPLY
     message = Message.objects.get()
     assert "\x00" not in message.text_body + message.subject + message.from_name
+
+
+def test_a_huge_or_deeply_nested_header_is_read_quickly_and_the_reply_kept(outreach):
+    # The standard library parsed this To: in minutes (quadratic), and a sync that timed out
+    # on it read it again on every pass; comments nested a thousand deep raised
+    # RecursionError and the reply was lost.
+    (bob,) = sent_step_one(outreach, "bob@acme.com")
+    send = outreach.send_of(bob)
+    quotes = '"' * 60_000
+    raw = (
+        "From: Bob <bob@acme.com>\r\n"
+        f"To: {outreach.inbox.email}, {quotes}\r\n"
+        f"Cc: {'(' * 5_000}\r\n"
+        f"Subject: Re: {send.subject}\r\n"
+        f"In-Reply-To: {send.message_id}\r\n"
+        f"Content-Type: text/plain; {'(' * 5_000}\r\n"
+        "\r\n"
+        "Sure thing\r\n"
+    ).encode()
+
+    started = time.monotonic()
+    assert ingest(outreach, raw) == Outcome.REPLY
+    assert time.monotonic() - started < 10
+    message = Message.objects.get()
+    assert message.to_recipients[0]["email"] == outreach.inbox.email
+    assert message.text_body.strip() == "Sure thing"
 
 
 def test_nul_in_an_address_or_a_message_id_never_loses_the_reply(outreach):
