@@ -64,7 +64,8 @@ MAX_ATTACHMENTS = 50
 MAX_HEADER_TEXT = 998
 MAX_FILENAME = 200
 
-_MESSAGE_ID = re.compile(r"<[^<>\s]{1,500}>")
+# No control characters (NUL above all): Message-IDs are looked up and stored.
+_MESSAGE_ID = re.compile(r"<[^<>\s\x00-\x1f\x7f]{1,500}>")
 _UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 
 _AUTO_KINDS = {
@@ -205,7 +206,7 @@ def _recipients(message: Message, name: str) -> list[dict[str, str]]:
     values = message.get_all(name) or []
     try:
         pairs = getaddresses([str(value) for value in values])
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, RecursionError):  # comments nested deep
         return []
     found = []
     for display, address in pairs[:MAX_RECIPIENTS]:
@@ -411,15 +412,19 @@ def _apply(
     classification: Classification,
 ) -> Outcome:
     updates: dict[str, Any] = {"updated_at": timezone.now()}
-    if stored.email_date >= conversation.last_message_at:
+    # An older message read late (the Junk folder is read after INBOX) tells nothing newer:
+    # the label stays the latest reply's.
+    latest = stored.email_date >= conversation.last_message_at
+    if latest:
         updates["last_message_at"] = stored.email_date
         if stored.subject:
             updates["subject"] = stored.subject
     human = not classification.is_auto_reply
     if human:
         updates["folder"] = Conversation.Folder.PRIMARY
-        updates["label"] = stored.label
-    elif conversation.folder == Conversation.Folder.OTHERS:
+        if latest or conversation.folder == Conversation.Folder.OTHERS:
+            updates["label"] = stored.label
+    elif latest and conversation.folder == Conversation.Folder.OTHERS:
         # A person's reply's label is not replaced by a later out-of-office.
         updates["label"] = stored.label
     Conversation.objects.filter(pk=conversation.pk).update(**updates)
@@ -437,7 +442,7 @@ def _apply(
             back_on=auto.return_date,
         )
         return Outcome.AUTO_REPLY
-    label = conversation.label_override or stored.label
+    label = conversation.label_override or updates.get("label", conversation.label)
     engine.lead_reply_received(
         lead=lead,
         received_at=stored.email_date,

@@ -23,6 +23,11 @@ MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 # Headers longer than this are parsed each time rather than kept: the cache holds 4,096
 # entries, and a message may carry megabytes of headers.
 _MAX_CACHED_HEADER = 1_000
+# A header is read up to this many characters. The standard library's parser of addresses
+# and parameters takes time that grows with the square of some values' length (a To: of
+# 200,000 quotes takes minutes, and a sync that times out on a message reads it again on
+# every pass); 100 addresses or a long References chain fit.
+MAX_HEADER_CHARS = 4_000
 
 
 @functools.lru_cache(maxsize=4096)
@@ -39,9 +44,13 @@ class _RememberingPolicy(EmailPolicy):
     def header_fetch_parse(self, name: str, value: str) -> str:
         if hasattr(value, "name"):
             return value
-        if len(value) > _MAX_CACHED_HEADER:
-            return email.policy.default.header_fetch_parse(name, value)
-        return _parsed_header(name, value)
+        value = value[:MAX_HEADER_CHARS]
+        try:
+            if len(value) > _MAX_CACHED_HEADER:
+                return email.policy.default.header_fetch_parse(name, value)
+            return _parsed_header(name, value)
+        except RecursionError:  # comments nested a thousand deep: the text as it came
+            return " ".join(value.split())
 
 
 _POLICY = _RememberingPolicy()
@@ -68,12 +77,15 @@ def parse(raw: bytes) -> EmailMessage:
 
 
 def header(message: Message, name: str) -> str:
-    """A header's value as text, "" when absent or unreadable (a malformed encoded word)."""
+    """A header's value as text, "" when absent or unreadable (a malformed encoded word).
+
+    Without NUL, which no header may hold (RFC 5322) and PostgreSQL refuses in a query or a
+    row: what is read from a header is looked up and stored."""
     try:
         value = message.get(name)
     except (ValueError, LookupError, IndexError, TypeError):
         return ""
-    return "" if value is None else " ".join(str(value).split())
+    return "" if value is None else " ".join(str(value).replace("\x00", "").split())
 
 
 def part_text(part: Message) -> str:

@@ -3,6 +3,7 @@ services: campaign emails leave through the test SMTP server, and what comes bac
 ingested as sync would hand it over."""
 
 import threading
+import time
 from datetime import timedelta
 from email.message import EmailMessage
 
@@ -166,6 +167,25 @@ def test_the_label_override_wins_over_the_classifier(outreach):
     assert bob.is_positive
     conversation.refresh_from_db()
     assert conversation.label_override == "interested"
+
+
+def test_an_older_reply_read_later_does_not_replace_the_latest_label(outreach):
+    # Sync reads INBOX, then Junk: an earlier reply that landed in Junk comes second.
+    (bob,) = sent_step_one(outreach, "bob@acme.com")
+    send = outreach.send_of(bob)
+    now = timezone.now()
+    latest = mails.reply(send, text="I'm interested. Could we have a call next week?", date=now)
+    earlier = mails.reply(send, text="Not interested, thanks.", date=now - timedelta(hours=2))
+
+    assert ingest(outreach, latest, folder="INBOX", uidvalidity=1, uid=1) == Outcome.REPLY
+    assert ingest(outreach, earlier, folder="Junk", uidvalidity=1, uid=1) == Outcome.REPLY
+
+    conversation = Conversation.objects.get(lead=bob)
+    bob.refresh_from_db()
+    assert conversation.label == bob.label == "meeting_requested"
+    assert bob.is_positive
+    assert conversation.messages.count() == 2
+    assert conversation.last_message_at == conversation.messages.last().email_date
 
 
 def test_a_positive_reply_marks_the_lead_positive(outreach):
@@ -395,6 +415,65 @@ def test_hostile_headers_never_fail_the_message(outreach):
     assert ingest(outreach, raw) == Outcome.REPLY
     message = Message.objects.get()
     assert "\x00" not in message.text_body + message.subject + message.from_name
+
+
+def test_a_huge_or_deeply_nested_header_is_read_quickly_and_the_reply_kept(outreach):
+    # The standard library parsed this To: in minutes (quadratic), and a sync that timed out
+    # on it read it again on every pass; comments nested a thousand deep raised
+    # RecursionError and the reply was lost.
+    (bob,) = sent_step_one(outreach, "bob@acme.com")
+    send = outreach.send_of(bob)
+    quotes = '"' * 60_000
+    raw = (
+        "From: Bob <bob@acme.com>\r\n"
+        f"To: {outreach.inbox.email}, {quotes}\r\n"
+        f"Cc: {'(' * 5_000}\r\n"
+        f"Subject: Re: {send.subject}\r\n"
+        f"In-Reply-To: {send.message_id}\r\n"
+        f"Content-Type: text/plain; {'(' * 5_000}\r\n"
+        "\r\n"
+        "Sure thing\r\n"
+    ).encode()
+
+    started = time.monotonic()
+    assert ingest(outreach, raw) == Outcome.REPLY
+    assert time.monotonic() - started < 10
+    message = Message.objects.get()
+    assert message.to_recipients[0]["email"] == outreach.inbox.email
+    assert message.text_body.strip() == "Sure thing"
+
+
+def test_nul_in_an_address_or_a_message_id_never_loses_the_reply(outreach):
+    # PostgreSQL refuses NUL in a query or a row: the lead's reply was skipped as an error.
+    (bob,) = sent_step_one(outreach, "bob@acme.com")
+    send = outreach.send_of(bob)
+    raw = (
+        "From: Bob <bob@acme.com\x00>\r\n"
+        f"Subject: Re: {send.subject}\r\n"
+        "Message-ID: <re\x00ply@acme.com>\r\n"
+        "In-Reply-To: <other\x00@acme.com>\r\n"
+        f"References: {send.message_id}\r\n"
+        "\r\n"
+        "Sure thing\r\n"
+    ).encode("latin-1")
+
+    assert ingest(outreach, raw) == Outcome.REPLY
+    message = Message.objects.get()
+    assert (message.from_email, message.message_id) == ("bob@acme.com", "<reply@acme.com>")
+    assert message.send_id == send.pk
+
+
+def test_a_bounce_quoting_a_message_id_with_nul_is_still_applied(outreach):
+    (bob,) = sent_step_one(outreach, "bob@acme.com")
+    send = outreach.send_of(bob)
+    quoted = send.message_id.encode()
+    raw = mails.bounce(send).replace(quoted, quoted[:-1] + b"\x00>")
+
+    assert ingest(outreach, raw) == Outcome.BOUNCE
+    bob.refresh_from_db()
+    send.refresh_from_db()
+    assert bob.is_bounced
+    assert send.status == Send.Status.BOUNCED
 
 
 # --- threads started through the API -----------------------------------------------------------
