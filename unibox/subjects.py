@@ -2,8 +2,8 @@
 
 import re
 
-# "Re:", "AW:", "RE :", "Antw:", "RES:", "Fwd:", "[Ticket #1] Re:"… in front of a subject say
-# nothing about the reply.
+# "Re:", "AW:", "RE :", "Antw:", "RES:", "Fwd:", "Re[2]:"… in front of a subject say nothing
+# about the reply. A tag in brackets ("[Ticket #1] Re:") is kept: it may be part of the subject.
 _REPLY_PREFIX = re.compile(
     r"^(?:\s*(?:re|aw|wg|fw|fwd|tr|rv|res|antw|sv|vs|ref|réf|odp|отв)\s*(?:\[\d+\])?\s*:\s*)+",
     re.IGNORECASE,
