@@ -7,6 +7,7 @@ on a value the document allows and on one it refuses.
 import importlib.util
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.test import Client
@@ -171,13 +172,18 @@ def test_every_operation_documents_401_and_429_with_the_error_envelope(schema):
                 assert content["schema"] == {"$ref": "#/components/schemas/Error"}, (path, method)
 
 
-def test_the_fuzzer_takes_exactly_the_422_codes_the_document_states(schema):
-    # .ci/fuzz_hooks.py lets a schema-valid request get a 422 only with these codes.
+def _fuzz_hooks():
     spec = importlib.util.spec_from_file_location(
         "fuzz_hooks", Path(__file__).resolve().parents[2] / ".ci" / "fuzz_hooks.py"
     )
     hooks = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(hooks)
+    return hooks
+
+
+def test_the_fuzzer_takes_exactly_the_422_codes_the_document_states(schema):
+    # .ci/fuzz_hooks.py lets a schema-valid request get a 422 only with these codes.
+    hooks = _fuzz_hooks()
     descriptions = [
         operation["responses"]["422"]["description"]
         for methods in schema["paths"].values()
@@ -233,3 +239,27 @@ def test_an_operation_with_a_query_documents_the_http_servers_414(schema):
 def test_the_bulk_blocklist_reports_an_invalid_item_rather_than_refusing_the_call(schema):
     items = schema["components"]["schemas"]["BlocklistCreateRequest"]["properties"]["emails"]
     assert "anyOf" not in items["items"]  # each item is checked on its own (`errors`)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code", "fails"),
+    [
+        ("POST", "/api/v1/unibox/conversations", 502, "send_failed", False),
+        ("POST", "/api/v1/unibox/conversations/{id}/reply", 502, "send_failed", False),
+        ("POST", "/api/v1/unibox/conversations", 500, "internal_error", True),
+        ("POST", "/api/v1/unibox/conversations", 502, "bad_gateway", True),
+        ("POST", "/api/v1/campaigns", 502, "send_failed", True),
+        ("GET", "/api/v1/campaigns", 500, "internal_error", True),
+        ("GET", "/api/v1/campaigns", 422, "validation_error", False),
+    ],
+)
+def test_the_fuzzer_takes_a_5xx_only_as_a_stated_send_failure(method, path, status, code, fails):
+    check = _fuzz_hooks().not_a_server_error_but_a_stated_send_failure
+    case = SimpleNamespace(operation=SimpleNamespace(method=method.lower(), path=path))
+    body = f'{{"error": "x", "code": "{code}", "details": {{}}}}'.encode()
+    response = SimpleNamespace(status_code=status, content=body)
+    if fails:
+        with pytest.raises(AssertionError):
+            check(None, response, case)
+    else:
+        check(None, response, case)
