@@ -228,8 +228,44 @@ def test_one_bad_message_never_stops_the_rest(outreach, monkeypatch):
     counts = sync()
 
     assert (counts["messages"], counts["errors"], counts["replies"]) == (2, 1, 1)
-    assert InboxSync.objects.get().folders["INBOX"]["last_uid"] == 2
-    assert sync()["messages"] == 0  # skipped for good, not retried every minute
+    assert (counts["skipped"], counts["failed"]) == (0, 0)
+    state = InboxSync.objects.get().folders["INBOX"]
+    assert (state["last_uid"], state["retry"]) == (2, [1])
+    # Tried again on the next pass, alone; a second failure in a row gives it up.
+    again = sync()
+    assert (again["messages"], again["errors"], again["skipped"]) == (1, 1, 1)
+    state = InboxSync.objects.get().folders["INBOX"]
+    assert (state["last_uid"], state["skipped"]) == (2, [1])
+    assert "retry" not in state
+    assert sync()["messages"] == 0  # given up for good, not retried every minute
+    assert list(Message.objects.values_list("uid", flat=True)) == [2]
+
+
+def test_a_message_that_fails_once_is_read_on_the_next_pass(outreach, monkeypatch):
+    bob, ann = sent_step_one(outreach, "bob@acme.com", "ann@acme.com")
+    deliver(outreach, mails.reply(outreach.send_of(bob), text="Tell me more"))
+    deliver(outreach, mails.reply(outreach.send_of(ann)))
+    real = imap_sync.ingest_message
+    failures = []
+
+    def flaky(*, inbox, raw, location):
+        if location.uid == 1 and not failures:
+            failures.append(location.uid)
+            raise ConnectionResetError("a database that went away for a moment")
+        return real(inbox=inbox, raw=raw, location=location)
+
+    monkeypatch.setattr(imap_sync, "ingest_message", flaky)
+
+    first, second = sync(), sync()
+
+    assert (first["errors"], first["replies"]) == (1, 1)
+    assert (second["messages"], second["errors"], second["replies"]) == (1, 0, 1)
+
+    bob.refresh_from_db()
+    assert bob.status == Lead.Status.REPLIED
+    assert sorted(Message.objects.values_list("uid", flat=True)) == [1, 2]
+    state = InboxSync.objects.get().folders["INBOX"]
+    assert "retry" not in state and "skipped" not in state
 
 
 def test_a_message_that_is_no_email_is_skipped(outreach):
