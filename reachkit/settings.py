@@ -172,7 +172,7 @@ except ValueError as _error:
 
 # The unified inbox's sync (unibox/imap_sync.py): an inbox's first sync reads this many days
 # back; a message larger than the cap is recorded without its body (its headers only); one
-# pass of an inbox stops taking new batches after SYNC_PASS_SECONDS (the next tick goes on).
+# pass of an inbox stops taking new messages after SYNC_PASS_SECONDS (the next tick goes on).
 SYNC_SINCE_DAYS = env_int("REACHKIT_SYNC_SINCE_DAYS", 30)
 if not 1 <= SYNC_SINCE_DAYS <= 3650:
     raise SettingsError("REACHKIT_SYNC_SINCE_DAYS must be between 1 and 3650")

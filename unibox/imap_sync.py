@@ -3,7 +3,7 @@
 For each inbox, one sync at a time across all workers:
 
 1. Claim its `InboxSync` row: `SELECT … FOR UPDATE SKIP LOCKED`, then `claimed_until` (a
-   lease renewed after every batch); a claim held by another worker means "busy", one past
+   lease renewed with every save of progress); a claim held by another worker means "busy", one past
    its lease died with its worker.
 2. Log in through the inbox connection check's guarded path (`inboxes.connection`: the
    host's addresses checked against `REACHKIT_INBOX_ALLOWED_NETWORKS`, TLS verified).
@@ -14,11 +14,19 @@ For each inbox, one sync at a time across all workers:
    Each folder is read by UID from where the last sync stopped; the first sync of a folder
    (or after its UIDVALIDITY changed) reads the last `REACHKIT_SYNC_SINCE_DAYS` days, and a
    message read twice is found by its Message-ID, never stored twice.
-4. Batches: sizes first (`RFC822.SIZE`), then the bodies of those under the cap, in chunks
-   of bounded bytes; a larger message is fetched as headers only and recorded without its
-   body. After each batch the folder's last UID is saved, so a pass cut short (time budget,
-   a dead connection) goes on where it stopped.
-5. One message that cannot be read or ingested is logged and skipped; the rest go on.
+4. Messages are read in UID order: sizes first (`RFC822.SIZE`, by batches), then bodies
+   in FETCHes of bounded bytes and count; a message over the size cap is fetched as
+   headers only and recorded without its body. Progress is saved, committed, around every
+   message: before it, the UID in hand (`trying`); after it, the folder's `last_uid`. A
+   pass cut short (time budget, soft time limit, a dead connection or worker) goes on
+   right after the last message it finished. The time budget is checked before every
+   FETCH and every message, so a pass ends cleanly well before the task's soft limit.
+5. A message whose ingest raises (a bug, not an unreadable message: that one is skipped at
+   once) joins the folder's `retry` list and the pass goes on; the next pass tries it
+   again first. One found in hand at the start of a pass (`trying`: the last pass was cut
+   off on it) is treated the same. A second failure in a row gives it up: logged with its
+   inbox and UID (never its content), counted as `skipped`, its UID kept in the folder's
+   `skipped` list. One poison message never holds up the messages after it.
 
 Inboxes without an IMAP server that `make run`'s demo feeds through a Maildir (see
 `unibox.maildir`) go through the same claim and the same ingest.
@@ -28,6 +36,7 @@ import logging
 import os
 import socket
 import time
+import traceback
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -53,19 +62,25 @@ from unibox.models import InboxSync
 
 logger = logging.getLogger("reachkit.unibox")
 
-# A claim lasts this long unless renewed (after every batch); longer than the sync task's
+# A claim lasts this long unless renewed (at every save of progress); longer than the sync task's
 # hard time limit, so a live sync never loses it.
 CLAIM_LEASE = timedelta(minutes=10)
 # UIDs per FETCH of sizes, and bytes (or messages) per FETCH of bodies.
 SIZE_BATCH = 500
 BODY_CHUNK_BYTES = 16 * 1024 * 1024
 BODY_CHUNK_MESSAGES = 200
+# A folder's messages that failed once, tried again on the next pass; past this many the
+# pass stops reading that folder's new mail (many failing at once is a bug to fix, not mail
+# to give up on). The last SKIPPED_KEPT UIDs given up are kept in the folder's state.
+RETRY_LIMIT = 50
+SKIPPED_KEPT = 100
 
 COUNTS = (
     "inboxes",
     "messages",
     *(outcome.value for outcome in Outcome),
     "errors",
+    "skipped",
     "failed",
     "busy",
 )
@@ -228,8 +243,11 @@ class _Run:
         if not renewed:
             raise _LostClaim()
 
-    def ingest(self, raw: bytes, location: Location) -> None:
-        """One message; whatever goes wrong with it is logged and counted, never raised."""
+    def ingest(self, raw: bytes, location: Location) -> bool:
+        """One message; whatever goes wrong with it is logged and counted, never raised.
+
+        False when it is worth another try: its ingest raised something unexpected (an
+        unreadable message is skipped at once: reading it again would change nothing)."""
         self.counts["messages"] += 1
         try:
             outcome = ingest_message(inbox=self.inbox, raw=raw, location=location)
@@ -241,15 +259,21 @@ class _Run:
                 "unreadable message skipped",
                 extra={"inbox": str(self.inbox.pk), "uid": location.uid, "error": str(error)},
             )
-            return
-        except Exception:
+            return True
+        except Exception as error:
             self.counts["errors"] += 1
-            logger.exception(
-                "message skipped",
-                extra={"inbox": str(self.inbox.pk), "folder": location.folder, "uid": location.uid},
+            logger.warning(
+                "message failed",
+                extra={
+                    "inbox": str(self.inbox.pk),
+                    "folder": location.folder,
+                    "uid": location.uid,
+                    "error": _where(error),
+                },
             )
-            return
+            return False
         self.counts[outcome.value] += 1
+        return True
 
     # --- IMAP ---------------------------------------------------------------------------------
 
@@ -280,79 +304,112 @@ class _Run:
             since = timezone.now().date() - timedelta(days=settings.SYNC_SINCE_DAYS)
             state = {"uidvalidity": uidvalidity, "last_uid": 0, "since": since.isoformat()}
             self.folders[folder] = state
+        self._cut_off_before(folder, state)
+        # What failed once goes first, then what is new; all in UID order.
+        retry = sorted(state.get("retry", []))
+        if retry and not self._read(client, folder, uidvalidity, state, retry):
+            self.save()
+            return
         last_uid = int(state["last_uid"])
         criteria: list[Any] = ["UID", f"{last_uid + 1}:*"]
         if "since" in state:
             criteria += ["SINCE", date.fromisoformat(state["since"])]
         uids = sorted(uid for uid in client.search(criteria) if uid > last_uid)
-        for start in range(0, len(uids), SIZE_BATCH):
-            if self.out_of_time:
-                self.save()
-                return
-            batch = uids[start : start + SIZE_BATCH]
-            self._fetch_batch(client, folder, uidvalidity, batch)
-            state["last_uid"] = batch[-1]
+        if not self._read(client, folder, uidvalidity, state, uids):
             self.save()
+            return
         # The whole window was read: from now on, only what comes after.
         state.pop("since", None)
         if uidnext:
             state["last_uid"] = max(int(state["last_uid"]), int(uidnext) - 1)
         self.save()
 
-    def _fetch_batch(
-        self, client: IMAPClient, folder: str, uidvalidity: int, uids: list[int]
-    ) -> None:
-        described = client.fetch(uids, ["RFC822.SIZE", "INTERNALDATE"])
-        cap = settings.SYNC_MAX_MESSAGE_BYTES
-        whole: list[tuple[int, int]] = []
-        for uid in uids:
-            data = described.get(uid)
-            if data is None:  # expunged meanwhile
-                continue
-            size = int(data.get(b"RFC822.SIZE") or 0)
-            if size > cap:
-                self._fetch_headers(client, folder, uidvalidity, uid, size, data)
-            else:
-                whole.append((uid, size))
-        for chunk in _chunks(whole):
-            bodies = client.fetch([uid for uid, _ in chunk], ["BODY.PEEK[]"])
-            for uid, size in chunk:
-                data = bodies.get(uid)
-                raw = data.get(b"BODY[]") if data else None
-                if not isinstance(raw, bytes):
-                    continue
-                location = Location(
-                    folder=folder,
-                    uidvalidity=uidvalidity,
-                    uid=uid,
-                    size=size or len(raw),
-                    received_at=_aware(described[uid].get(b"INTERNALDATE")),
-                )
-                self.ingest(raw, location)
-
-    def _fetch_headers(
+    def _read(
         self,
         client: IMAPClient,
         folder: str,
         uidvalidity: int,
-        uid: int,
-        size: int,
-        described: dict[bytes, Any],
-    ) -> None:
-        """A message over the size cap: its headers only, recorded without its body."""
-        data = client.fetch([uid], ["BODY.PEEK[HEADER]"]).get(uid)
-        raw = data.get(b"BODY[HEADER]") if data else None
-        if not isinstance(raw, bytes):
+        state: dict[str, Any],
+        uids: list[int],
+    ) -> bool:
+        """These messages, in UID order; False when the pass stopped before the last."""
+        cap = settings.SYNC_MAX_MESSAGE_BYTES
+        for start in range(0, len(uids), SIZE_BATCH):
+            if self.out_of_time:
+                return False
+            batch = uids[start : start + SIZE_BATCH]
+            described = client.fetch(batch, ["RFC822.SIZE", "INTERNALDATE"])
+            for chunk, headers_only in _chunks(batch, described, cap):
+                if self.out_of_time:
+                    return False
+                item, key = (
+                    ("BODY.PEEK[HEADER]", b"BODY[HEADER]")
+                    if headers_only
+                    else ("BODY.PEEK[]", b"BODY[]")
+                )
+                present = [uid for uid in chunk if uid in described]
+                fetched = client.fetch(present, [item]) if present else {}
+                for uid in chunk:
+                    if self.out_of_time:
+                        return False
+                    retry = state.get("retry", [])
+                    if uid not in retry and len(retry) >= RETRY_LIMIT:
+                        return False  # many failing at once: a bug to fix, not mail to skip
+                    data = fetched.get(uid)
+                    raw = data.get(key) if data else None
+                    if not isinstance(raw, bytes):  # expunged meanwhile
+                        _passed(state, uid)
+                        continue
+                    size = int(described[uid].get(b"RFC822.SIZE") or 0)
+                    location = Location(
+                        folder=folder,
+                        uidvalidity=uidvalidity,
+                        uid=uid,
+                        size=size or len(raw),
+                        body_skipped=headers_only,
+                        received_at=_aware(described[uid].get(b"INTERNALDATE")),
+                    )
+                    self._message(state, uid, raw, location)
+        return True
+
+    def _message(self, state: dict[str, Any], uid: int, raw: bytes, location: Location) -> None:
+        """One message, its UID saved as the one in hand first (committed: a worker killed
+        on it leaves it there for the next pass to find)."""
+        retrying = uid in state.get("retry", [])
+        state["trying"] = uid
+        self.save()
+        done = self.ingest(raw, location)
+        del state["trying"]
+        if done:
+            _passed(state, uid)
+        elif retrying:
+            self._give_up(location.folder, state, uid, reason="failed twice")
+        else:
+            _to_retry(state, uid)
+
+    def _cut_off_before(self, folder: str, state: dict[str, Any]) -> None:
+        """The message the last pass was cut off on (the task's soft limit, a dead worker),
+        if any: tried again, or given up if it had failed already."""
+        uid = state.pop("trying", None)
+        if not isinstance(uid, int):
             return
-        location = Location(
-            folder=folder,
-            uidvalidity=uidvalidity,
-            uid=uid,
-            size=size,
-            body_skipped=True,
-            received_at=_aware(described.get(b"INTERNALDATE")),
+        if uid in state.get("retry", []):
+            self._give_up(folder, state, uid, reason="cut off after failing")
+            return
+        _to_retry(state, uid)
+        logger.warning(
+            "message cut off: tried again",
+            extra={"inbox": str(self.inbox.pk), "folder": folder, "uid": uid},
         )
-        self.ingest(raw, location)
+
+    def _give_up(self, folder: str, state: dict[str, Any], uid: int, *, reason: str) -> None:
+        _passed(state, uid)
+        state["skipped"] = [*state.get("skipped", []), uid][-SKIPPED_KEPT:]
+        self.counts["skipped"] += 1
+        logger.warning(
+            "message given up",
+            extra={"inbox": str(self.inbox.pk), "folder": folder, "uid": uid, "reason": reason},
+        )
 
     # --- the demo's Maildir -------------------------------------------------------------------
 
@@ -373,18 +430,51 @@ class _Run:
             found.mark_read()
 
 
-def _chunks(messages: list[tuple[int, int]]) -> Iterator[list[tuple[int, int]]]:
-    """(uid, size) pairs in FETCHes of bounded bytes and count."""
-    chunk: list[tuple[int, int]] = []
+def _chunks(
+    uids: list[int], described: dict[int, dict[bytes, Any]], cap: int
+) -> Iterator[tuple[list[int], bool]]:
+    """UIDs in order, in FETCHes of bounded bytes and count: (uids, headers only). A message
+    over the cap is a FETCH of its own, of headers only."""
+    chunk: list[int] = []
     total = 0
-    for uid, size in messages:
-        if chunk and (total + size > BODY_CHUNK_BYTES or len(chunk) >= BODY_CHUNK_MESSAGES):
-            yield chunk
+    for uid in uids:
+        data = described.get(uid)
+        size = int(data.get(b"RFC822.SIZE") or 0) if data else 0
+        if size > cap:
+            if chunk:
+                yield chunk, False
             chunk, total = [], 0
-        chunk.append((uid, size))
+            yield [uid], True
+            continue
+        if chunk and (total + size > BODY_CHUNK_BYTES or len(chunk) >= BODY_CHUNK_MESSAGES):
+            yield chunk, False
+            chunk, total = [], 0
+        chunk.append(uid)
         total += size
     if chunk:
-        yield chunk
+        yield chunk, False
+
+
+def _passed(state: dict[str, Any], uid: int) -> None:
+    """A folder's progress: `uid` done (or given up)."""
+    retry = state.get("retry", [])
+    if uid in retry:
+        retry.remove(uid)
+    if not retry:
+        state.pop("retry", None)
+    state["last_uid"] = max(int(state["last_uid"]), uid)
+
+
+def _to_retry(state: dict[str, Any], uid: int) -> None:
+    """A folder's progress: `uid` failed once, tried again first on the next pass."""
+    state.setdefault("retry", []).append(uid)
+    state["last_uid"] = max(int(state["last_uid"]), uid)
+
+
+def _where(error: BaseException) -> str:
+    """An exception's type and stack, not its message: that may quote the mail."""
+    stack = traceback.TracebackException.from_exception(error).stack
+    return "".join(stack.format()) + type(error).__name__
 
 
 def _aware(value: object) -> datetime | None:

@@ -195,7 +195,10 @@ class Attachment(models.Model):
 class InboxSync(models.Model):
     """Where each of an inbox's folders was read up to, and who is reading it now.
 
-    `folders` maps a folder's name to {"uidvalidity": int, "last_uid": int}. A worker claims
+    `folders` maps a folder's name to {"uidvalidity": int, "last_uid": int}, and while they
+    matter: "since" (a first read's window), "trying" (the UID in hand, saved before it is
+    read), "retry" (UIDs that failed once), "skipped" (the last UIDs given up on); see
+    `unibox.imap_sync`. A worker claims
     the row (`SELECT … FOR UPDATE SKIP LOCKED`, then `claimed_until`) so one sync of an inbox
     runs at a time across all workers; a claim past `claimed_until` died with its worker.
     """

@@ -19,7 +19,7 @@ def sync_inboxes_task() -> None:
 
 
 # Routed to the `connections` queue (settings.CELERY_TASK_ROUTES): logins to tenants' mail
-# servers never hold up sending. A pass stops taking batches after SYNC_PASS_SECONDS and the
+# servers never hold up sending. A pass stops taking messages after SYNC_PASS_SECONDS and the
 # next tick goes on; the hard limit is shorter than the claim's lease (imap_sync.CLAIM_LEASE).
 @shared_task(name="unibox.sync_inbox", soft_time_limit=270, time_limit=300)
 def sync_inbox_task(inbox_id: str) -> None:

@@ -2,10 +2,12 @@
 IMAP APPEND, and `manage.py sync_inboxes` (or its Celery task) reads and acts on it."""
 
 import json
+import time
 from datetime import timedelta
 from io import StringIO
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 from imapclient import IMAPClient
@@ -228,8 +230,143 @@ def test_one_bad_message_never_stops_the_rest(outreach, monkeypatch):
     counts = sync()
 
     assert (counts["messages"], counts["errors"], counts["replies"]) == (2, 1, 1)
-    assert InboxSync.objects.get().folders["INBOX"]["last_uid"] == 2
-    assert sync()["messages"] == 0  # skipped for good, not retried every minute
+    assert (counts["skipped"], counts["failed"]) == (0, 0)
+    state = InboxSync.objects.get().folders["INBOX"]
+    assert (state["last_uid"], state["retry"]) == (2, [1])
+    # Tried again on the next pass, alone; a second failure in a row gives it up.
+    again = sync()
+    assert (again["messages"], again["errors"], again["skipped"]) == (1, 1, 1)
+    state = InboxSync.objects.get().folders["INBOX"]
+    assert (state["last_uid"], state["skipped"]) == (2, [1])
+    assert "retry" not in state
+    assert sync()["messages"] == 0  # given up for good, not retried every minute
+    assert list(Message.objects.values_list("uid", flat=True)) == [2]
+
+
+def test_a_message_that_fails_once_is_read_on_the_next_pass(outreach, monkeypatch):
+    bob, ann = sent_step_one(outreach, "bob@acme.com", "ann@acme.com")
+    deliver(outreach, mails.reply(outreach.send_of(bob), text="Tell me more"))
+    deliver(outreach, mails.reply(outreach.send_of(ann)))
+    real = imap_sync.ingest_message
+    failures = []
+
+    def flaky(*, inbox, raw, location):
+        if location.uid == 1 and not failures:
+            failures.append(location.uid)
+            raise ConnectionResetError("a database that went away for a moment")
+        return real(inbox=inbox, raw=raw, location=location)
+
+    monkeypatch.setattr(imap_sync, "ingest_message", flaky)
+
+    first, second = sync(), sync()
+
+    assert (first["errors"], first["replies"]) == (1, 1)
+    assert (second["messages"], second["errors"], second["replies"]) == (1, 0, 1)
+
+    bob.refresh_from_db()
+    assert bob.status == Lead.Status.REPLIED
+    assert sorted(Message.objects.values_list("uid", flat=True)) == [1, 2]
+    state = InboxSync.objects.get().folders["INBOX"]
+    assert "retry" not in state
+    assert "skipped" not in state
+
+
+def test_a_message_the_task_is_cut_off_on_twice_is_given_up_and_the_rest_are_read(
+    outreach, monkeypatch
+):
+    ann, bob, carl = sent_step_one(outreach, "ann@acme.com", "bob@acme.com", "carl@acme.com")
+    deliver(outreach, mails.reply(outreach.send_of(ann)))
+    deliver(outreach, mails.reply(outreach.send_of(bob), text="SLOW"))
+    deliver(outreach, mails.reply(outreach.send_of(carl)))
+    real = imap_sync.ingest_message
+    read = []
+
+    def slow(*, inbox, raw, location):
+        read.append(location.uid)
+        if b"SLOW" in raw:  # it outlasts the task: its soft time limit fires on it
+            raise SoftTimeLimitExceeded()
+        return real(inbox=inbox, raw=raw, location=location)
+
+    monkeypatch.setattr(imap_sync, "ingest_message", slow)
+
+    for _ in range(2):
+        with pytest.raises(SoftTimeLimitExceeded):
+            tasks.sync_inbox_task(str(outreach.inbox.pk))
+        state = InboxSync.objects.get()
+        assert state.claimed_until is None
+        assert state.folders["INBOX"]["trying"] == 2
+    counts = sync()
+
+    assert read == [1, 2, 2, 3]  # what was done is never read again
+    assert (counts["messages"], counts["replies"], counts["skipped"]) == (1, 1, 1)
+    assert sorted(Message.objects.values_list("uid", flat=True)) == [1, 3]
+    assert InboxSync.objects.get().folders["INBOX"]["skipped"] == [2]
+    carl.refresh_from_db()
+    assert carl.status == Lead.Status.REPLIED
+    assert sync()["messages"] == 0
+
+
+def test_a_worker_killed_on_a_message_leaves_it_named_for_the_next_pass(outreach, monkeypatch):
+    ann, bob = sent_step_one(outreach, "ann@acme.com", "bob@acme.com")
+    deliver(outreach, mails.reply(outreach.send_of(ann)))
+    deliver(outreach, mails.reply(outreach.send_of(bob)))
+    real = imap_sync.ingest_message
+    committed = []
+
+    def killed(*, inbox, raw, location):
+        # What a worker killed here (out of memory, the hard time limit) leaves behind.
+        committed.append(InboxSync.objects.get().folders["INBOX"].copy())
+        return real(inbox=inbox, raw=raw, location=location)
+
+    monkeypatch.setattr(imap_sync, "ingest_message", killed)
+    sync()
+    assert [(state["last_uid"], state["trying"]) for state in committed] == [(0, 1), (1, 2)]
+    monkeypatch.setattr(imap_sync, "ingest_message", real)
+
+    # The worker died on message 2 (after storing it) and its lease ran out.
+    InboxSync.objects.update(folders={"INBOX": committed[1]}, claimed_until=None)
+    counts = sync()
+
+    assert (counts["messages"], counts["duplicates"], counts["skipped"]) == (1, 1, 0)
+    state = InboxSync.objects.get().folders["INBOX"]
+    assert state["last_uid"] == 2
+    assert "trying" not in state
+    assert "retry" not in state
+    assert Message.objects.count() == 2
+
+
+def test_a_pass_out_of_time_mid_batch_stops_cleanly_and_the_next_goes_on_from_there(
+    outreach, monkeypatch, settings
+):
+    leads = sent_step_one(outreach, *(f"lead{n}@acme.com" for n in range(1, 6)))
+    for lead in leads:
+        deliver(outreach, mails.reply(outreach.send_of(lead)))
+    settings.SYNC_PASS_SECONDS = 3
+    real = imap_sync.ingest_message
+    read = []
+
+    def slow_third(*, inbox, raw, location):
+        read.append(location.uid)
+        if location.uid == 3:  # the pass's budget runs out on it
+            time.sleep(max(0, out_of_time_at - time.monotonic()))
+        return real(inbox=inbox, raw=raw, location=location)
+
+    monkeypatch.setattr(imap_sync, "ingest_message", slow_third)
+
+    out_of_time_at = time.monotonic() + settings.SYNC_PASS_SECONDS + 0.05
+    tasks.sync_inbox_task(str(outreach.inbox.pk))
+
+    assert read == [1, 2, 3]
+    row = InboxSync.objects.get()
+    assert row.claimed_until is None
+    assert row.folders["INBOX"]["last_uid"] == 3
+    assert "trying" not in row.folders["INBOX"]
+    settings.SYNC_PASS_SECONDS = 60
+    tasks.sync_inbox_task(str(outreach.inbox.pk))
+    assert read == [1, 2, 3, 4, 5]
+    assert sorted(Message.objects.values_list("uid", flat=True)) == [1, 2, 3, 4, 5]
+    assert Lead.objects.filter(status=Lead.Status.REPLIED).count() == 5
+    assert sync()["messages"] == 0
 
 
 def test_a_message_that_is_no_email_is_skipped(outreach):
