@@ -115,7 +115,8 @@ class Message(models.Model):
     references = models.TextField(blank=True, default="")
     subject = models.TextField(blank=True, default="")
     from_email = models.CharField(max_length=254, blank=True, default="")
-    from_name = models.CharField(max_length=254, blank=True, default="")
+    # An inbox's display name is first + " " + last name: up to 301 characters.
+    from_name = models.CharField(max_length=320, blank=True, default="")
     # [{"email": …, "name": …}, …]
     to_recipients = models.JSONField(default=list, blank=True)
     cc_recipients = models.JSONField(default=list, blank=True)

@@ -88,6 +88,20 @@ def test_a_reply_goes_threaded_from_the_inbox_and_is_filed_in_sent(api, alice, m
     assert Conversation.objects.get(pk=thread.conversation.pk).last_message_at > before
 
 
+def test_a_reply_from_an_inbox_with_the_longest_names_is_stored(api, alice, mailbox, inbox):
+    # Found by the fuzzer: 150 + 150 characters of names made a From name the row refused
+    # after the email had gone (a 500, and no record of what was sent).
+    inbox.first_name, inbox.last_name = "F" * 150, "L" * 150
+    inbox.save(update_fields=["first_name", "last_name"])
+    thread = lead_thread(alice.workspace, inbox=inbox)
+
+    response = api.post(f"{URL}/{thread.conversation.pk}/reply", {"content": "Yes"}, format="json")
+
+    assert response.status_code == 200, response.json()
+    stored = Message.objects.get(conversation=thread.conversation, direction="outgoing")
+    assert stored.from_name == f"{'F' * 150} {'L' * 150}"
+
+
 def test_a_reply_to_a_reply_chains_the_references(api, alice, mailbox, inbox):
     thread = lead_thread(alice.workspace, inbox=inbox)
     api.post(f"{URL}/{thread.conversation.pk}/reply", {"content": "One"}, format="json")
