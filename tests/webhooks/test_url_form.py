@@ -14,7 +14,10 @@ def test_every_url_of_the_documented_form_passes_the_form_check(allow_http, data
     with override_settings(WEBHOOK_ALLOW_HTTP=allow_http):
         url = data.draw(st.from_regex(url_pattern(), fullmatch=True))
         if len(url) <= MAX_URL_LENGTH:
-            parse_url(url)  # UrlRefused here: the check refuses what the document allows
+            # UrlRefused here: the check refuses what the document allows.
+            parsed = parse_url(url)
+            assert parsed.scheme in (("https", "http") if allow_http else ("https",))
+            assert parsed.host
 
 
 @pytest.mark.parametrize(
